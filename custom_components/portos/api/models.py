@@ -1,0 +1,421 @@
+"""Typed models of what the PORTOS server sends, and the tolerant parsers that build them.
+
+Unknown fields are ignored. A missing or ill-typed field raises PortosParseError and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from .exceptions import PortosParseError
+
+EVENT_RESOURCES_CHANGED = "portos.resources.changed"
+EVENT_LICENCE_ACTIVATED = "portos.licence.activated"
+
+TICKETS = "tickets"
+
+
+class ResourceAction(IntEnum):
+    """The numeric action of a resource-changed notification."""
+
+    CREATED = 1
+    UPDATED = 2
+    DELETED = 3
+
+    @property
+    def wire_name(self) -> str:
+        """Return the name a subscription request uses for this action."""
+        return self.name.lower()
+
+
+class HealthStatus(StrEnum):
+    """Overall or per-entry health, compared case-insensitively."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+
+
+# --- field readers -------------------------------------------------------------------------------
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PortosParseError(f"{what}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def _str(data: Mapping[str, Any], key: str, what: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise PortosParseError(f"{what}.{key}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _opt_str(data: Mapping[str, Any], key: str, what: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PortosParseError(
+            f"{what}.{key}: expected a string or null, got {type(value).__name__}"
+        )
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str, what: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PortosParseError(f"{what}.{key}: expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _opt_int(data: Mapping[str, Any], key: str, what: str) -> int | None:
+    if data.get(key) is None:
+        return None
+    return _int(data, key, what)
+
+
+def _bool(data: Mapping[str, Any], key: str, what: str) -> bool:
+    value = data.get(key)
+    if not isinstance(value, bool):
+        raise PortosParseError(f"{what}.{key}: expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def parse_datetime(value: object, what: str) -> datetime:
+    """Parse an ISO 8601 timestamp (a trailing Z allowed); naive values stay naive."""
+    if not isinstance(value, str):
+        raise PortosParseError(f"{what}: expected an ISO 8601 string, got {type(value).__name__}")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as err:
+        raise PortosParseError(f"{what}: not an ISO 8601 timestamp: {value[:40]!r}") from err
+
+
+def _opt_datetime(data: Mapping[str, Any], key: str, what: str) -> datetime | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    return parse_datetime(value, f"{what}.{key}")
+
+
+def _list(data: Mapping[str, Any], key: str, what: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise PortosParseError(f"{what}.{key}: expected a list, got {type(value).__name__}")
+    return value
+
+
+# --- auth ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    """A login or refresh reply. repr hides the tokens so they never reach a log."""
+
+    token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    user_name: str | None
+    device_name: str | None
+    device_env: str | None
+
+    @classmethod
+    def from_dict(cls, data: object) -> AuthResult:
+        """Parse `{"tokenId", "refreshToken", "user": {..., "device": {...}}}`."""
+        obj = _mapping(data, "auth")
+        user = obj.get("user")
+        user_name = device_name = device_env = None
+        if isinstance(user, Mapping):
+            user_name = _opt_str(user, "userName", "auth.user")
+            device = user.get("device")
+            if isinstance(device, Mapping):
+                device_name = _opt_str(device, "name", "auth.user.device")
+                device_env = _opt_str(device, "envName", "auth.user.device")
+        return cls(
+            token=_str(obj, "tokenId", "auth"),
+            refresh_token=_str(obj, "refreshToken", "auth"),
+            user_name=user_name,
+            device_name=device_name,
+            device_env=device_env,
+        )
+
+
+# --- licence and health --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceFeature:
+    """One licensed feature."""
+
+    product_sku: str | None
+    name: str | None
+    expiration_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Licence:
+    """The shop's PORTOS licence (`GET /license`, or the licence-activated payload)."""
+
+    shop_id: int
+    activation_time: datetime | None
+    expiration_time: datetime | None
+    remaining_days: int
+    is_expired: bool
+    features: tuple[LicenceFeature, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: object) -> Licence:
+        """Parse a licence object."""
+        obj = _mapping(data, "licence")
+        features = tuple(
+            LicenceFeature(
+                product_sku=_opt_str(item, "productSku", "licence.features[]"),
+                name=_opt_str(item, "name", "licence.features[]"),
+                expiration_time=_opt_datetime(item, "expirationTime", "licence.features[]"),
+            )
+            for item in (
+                _mapping(raw, "licence.features[]") for raw in _list(obj, "features", "licence")
+            )
+        )
+        return cls(
+            shop_id=_int(obj, "shopId", "licence"),
+            activation_time=_opt_datetime(obj, "activationTime", "licence"),
+            expiration_time=_opt_datetime(obj, "expirationTime", "licence"),
+            remaining_days=_int(obj, "remainingDays", "licence"),
+            is_expired=_bool(obj, "isExpired", "licence"),
+            features=features,
+        )
+
+
+def _health_status(data: Mapping[str, Any], what: str) -> HealthStatus:
+    raw = _str(data, "status", what)
+    try:
+        return HealthStatus(raw.lower())
+    except ValueError as err:
+        raise PortosParseError(f"{what}.status: unknown health status {raw[:40]!r}") from err
+
+
+@dataclass(frozen=True, slots=True)
+class HealthEntry:
+    """One named check of the health report."""
+
+    status: HealthStatus
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The server's health report (`GET /api/v2/health`)."""
+
+    status: HealthStatus
+    total_duration: str | None
+    entries: Mapping[str, HealthEntry]
+
+    @classmethod
+    def from_dict(cls, data: object) -> Health:
+        """Parse a health report."""
+        obj = _mapping(data, "health")
+        raw_entries = obj.get("entries") or {}
+        entries = {
+            str(name): HealthEntry(
+                status=_health_status(_mapping(entry, f"health.entries.{name}"), "health.entry"),
+                description=_opt_str(entry, "description", "health.entry"),
+            )
+            for name, entry in _mapping(raw_entries, "health.entries").items()
+        }
+        return cls(
+            status=_health_status(obj, "health"),
+            total_duration=_opt_str(obj, "totalDuration", "health"),
+            entries=entries,
+        )
+
+
+# --- tickets -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """The ticket fields the integration uses. Open ⇔ closeDate and closeInfo are both null."""
+
+    id: str
+    name: str | None
+    version: int | None
+    open_date: datetime | None
+    close_date: datetime | None
+    closed: bool
+    origin_device_name: str | None
+
+    @classmethod
+    def from_dict(cls, data: object) -> Ticket:
+        """Parse a ticket object; an integer id is accepted and kept as text."""
+        obj = _mapping(data, "ticket")
+        raw_id = obj.get("id")
+        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+            raw_id = str(raw_id)
+        if not isinstance(raw_id, str):
+            raise PortosParseError("ticket.id: expected a string or an integer")
+        close_date = _opt_datetime(obj, "closeDate", "ticket")
+        return cls(
+            id=raw_id,
+            name=_opt_str(obj, "name", "ticket"),
+            version=_opt_int(obj, "_v", "ticket"),
+            open_date=_opt_datetime(obj, "openDate", "ticket"),
+            close_date=close_date,
+            closed=close_date is not None or obj.get("closeInfo") is not None,
+            origin_device_name=_opt_str(obj, "originDeviceName", "ticket"),
+        )
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserIdentity:
+    """Who acted: `{u: user, d: device, f: feature or null}`."""
+
+    user: str | None
+    device: str | None
+    feature: str | None
+
+    @classmethod
+    def from_dict(cls, data: object, what: str) -> UserIdentity:
+        """Parse a user identity."""
+        obj = _mapping(data, what)
+        return cls(
+            user=_opt_str(obj, "u", what),
+            device=_opt_str(obj, "d", what),
+            feature=_opt_str(obj, "f", what),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSender:
+    """Who sent the notification: `{c: connection id, u: identity}`."""
+
+    connection_id: str | None
+    user: UserIdentity | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInfo:
+    """The changed resource: `{i: id, n: resource name, v: version or null}`."""
+
+    id: str
+    name: str
+    version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceChangedPayload:
+    """The payload of `portos.resources.changed`."""
+
+    user: UserIdentity | None
+    resource: str
+    action: ResourceAction
+    info: ResourceInfo
+    resources: tuple[Mapping[str, Any], ...]
+
+    @classmethod
+    def from_dict(cls, data: object) -> ResourceChangedPayload:
+        """Parse a resource-changed payload."""
+        obj = _mapping(data, "payload")
+        raw_action = _int(obj, "a", "payload")
+        try:
+            action = ResourceAction(raw_action)
+        except ValueError as err:
+            raise PortosParseError(f"payload.a: unknown action {raw_action}") from err
+        info = _mapping(obj.get("i"), "payload.i")
+        raw_id = info.get("i")
+        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+            raw_id = str(raw_id)
+        if not isinstance(raw_id, str):
+            raise PortosParseError("payload.i.i: expected a string or an integer")
+        resource = _str(obj, "n", "payload")
+        user = obj.get("u")
+        return cls(
+            user=None if user is None else UserIdentity.from_dict(user, "payload.u"),
+            resource=resource,
+            action=action,
+            info=ResourceInfo(
+                id=raw_id,
+                name=_opt_str(info, "n", "payload.i") or resource,
+                version=_opt_int(info, "v", "payload.i"),
+            ),
+            resources=tuple(_mapping(item, "payload.r[]") for item in _list(obj, "r", "payload")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One `OnEvent` notification. `payload` is parsed for the known events, raw otherwise."""
+
+    event: str
+    sender: NotificationSender | None
+    reference: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    payload: ResourceChangedPayload | Licence | Any
+
+    @classmethod
+    def from_dict(cls, data: object) -> Notification:
+        """Parse a notification; unknown events keep their payload as it came."""
+        obj = _mapping(data, "notification")
+        event = _str(obj, "e", "notification")
+        sender = None
+        raw_sender = obj.get("s")
+        if raw_sender is not None:
+            sender_obj = _mapping(raw_sender, "notification.s")
+            raw_user = sender_obj.get("u")
+            sender = NotificationSender(
+                connection_id=_opt_str(sender_obj, "c", "notification.s"),
+                user=None if raw_user is None else UserIdentity.from_dict(raw_user, "sender.u"),
+            )
+        payload: ResourceChangedPayload | Licence | Any = obj.get("p")
+        if event == EVENT_RESOURCES_CHANGED:
+            payload = ResourceChangedPayload.from_dict(payload)
+        elif event == EVENT_LICENCE_ACTIVATED:
+            payload = Licence.from_dict(payload)
+        return cls(
+            event=event,
+            sender=sender,
+            reference=_opt_str(obj, "r", "notification"),
+            created_at=parse_datetime(obj.get("ca"), "notification.ca"),
+            expires_at=_opt_datetime(obj, "ea", "notification"),
+            payload=payload,
+        )
+
+
+# --- subscriptions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionResource:
+    """One resource of a subscription; no actions means all actions."""
+
+    name: str
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A `Subscribe`/`Unsubscribe` request; no resources means all resources."""
+
+    event: str
+    resources: tuple[SubscriptionResource, ...] = ()
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the request object the hub expects."""
+        wire: dict[str, Any] = {"e": self.event}
+        if self.resources:
+            wire["r"] = [
+                {"n": res.name, "a": list(res.actions)} if res.actions else {"n": res.name}
+                for res in self.resources
+            ]
+        return wire
