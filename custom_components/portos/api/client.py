@@ -47,6 +47,7 @@ from .const import (
     TICKETS_PATH,
     TOKEN_REFRESH_MARGIN,
     TOKEN_REFRESH_MAX_FRACTION,
+    TOTAL_COUNT_FIELD,
     URL_SCHEMES,
 )
 from .exceptions import (
@@ -333,22 +334,26 @@ class PortosClient:
     async def get_open_tickets(self) -> list[Ticket]:
         """Return every open ticket, fetched page by page."""
         tickets: dict[str, Ticket] = {}
-        for page in range(TICKETS_MAX_PAGES):
+        skip = 0
+        for _ in range(TICKETS_MAX_PAGES):
             params = {
                 **OPEN_TICKETS_FILTER,
-                QUERY_SKIP: str(page * TICKETS_PAGE_SIZE),
+                QUERY_SKIP: str(skip),
                 QUERY_TAKE: str(TICKETS_PAGE_SIZE),
             }
-            items = _items(await self._resource("GET", TICKETS_PATH, params=params))
+            body = await self._resource("GET", TICKETS_PATH, params=params)
+            items = _items(body)
             added = 0
             for raw in items:
                 ticket = Ticket.from_dict(raw)
                 if ticket.id not in tickets:
                     tickets[ticket.id] = ticket
                     added += 1
-            # A short page ends the list; a long page or one with nothing new means the server
-            # ignores $take or $skip, and asking again would never end.
-            if len(items) != TICKETS_PAGE_SIZE or not added:
+            skip += len(items)
+            # Advance by what came back, not by $take: a server may cap pages below it. A page with
+            # nothing new means the server ignores $skip, and asking again would never end.
+            total = _total_count(body)
+            if not added or (total is not None and skip >= total):
                 return list(tickets.values())
         raise PortosServerError(f"The ticket list did not end after {TICKETS_MAX_PAGES} pages")
 
@@ -484,6 +489,14 @@ def _items(body: object) -> list[Any]:
     if not isinstance(items, list):
         raise PortosParseError(f"tickets list: items is not a list ({type(items).__name__})")
     return items
+
+
+def _total_count(body: object) -> int | None:
+    """Return a list reply's totalCount (all matching items), None when it has none."""
+    value = body.get(TOTAL_COUNT_FIELD) if isinstance(body, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
 def _problem_error(method: str, url: URL, status: int, raw: bytes) -> PortosError:

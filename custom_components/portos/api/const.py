@@ -52,8 +52,10 @@ QUERY_COUNT: Final = "$count"
 QUERY_SKIP: Final = "$skip"
 QUERY_TAKE: Final = "$take"
 
-# With $count=true the number is totalCount; older replies may only carry count.
-COUNT_FIELDS: Final = ("totalCount", "count")
+# With $count=true the number is totalCount; older replies may only carry count. In a page of a
+# list, count is the page's length and totalCount all matching items.
+TOTAL_COUNT_FIELD: Final = "totalCount"
+COUNT_FIELDS: Final = (TOTAL_COUNT_FIELD, "count")
 ITEMS_FIELD: Final = "items"
 
 FILTER_IS_CLOSED: Final = "IsClosed"
