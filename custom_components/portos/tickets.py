@@ -1,0 +1,164 @@
+"""Open-ticket and closed-today bookkeeping from hub notifications, free of Home Assistant.
+
+Counts stay exact from push alone because every ticket change carries the ticket's new `_v`: a
+notification whose version is not newer than the one already seen is stale (a duplicate, or one
+that arrived out of order) and changes nothing. Tickets that were closed or deleted are remembered
+(bounded) so that a late, older update cannot bring them back.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final
+
+from .api.models import ResourceAction
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from datetime import date
+
+# Enough for a busy shop's day of closed tickets; older ones can no longer arrive out of order.
+GONE_MEMORY: Final = 10_000
+
+
+class TicketChange(StrEnum):
+    """What an accepted ticket notification did, as events name it."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    CLOSED = "closed"
+    DELETED = "deleted"
+
+
+class VersionLog:
+    """The newest version seen per id, bounded, for resources whose counts are not tracked."""
+
+    def __init__(self, size: int = GONE_MEMORY) -> None:
+        """Remember at most `size` ids, forgetting the least recently changed first."""
+        self._size = size
+        self._versions: OrderedDict[str, int] = OrderedDict()
+
+    def accept(self, key: str, version: int | None) -> bool:
+        """Record a version and tell whether it is newer than any seen for the key."""
+        if version is None:
+            return True
+        last = self._versions.get(key)
+        if last is not None and version <= last:
+            return False
+        self._versions[key] = version
+        self._versions.move_to_end(key)
+        while len(self._versions) > self._size:
+            self._versions.popitem(last=False)
+        return True
+
+
+class TicketTracker:
+    """Open tickets by id and version, and the number of tickets closed on the current day."""
+
+    def __init__(self, today: Callable[[], date], gone_memory: int = GONE_MEMORY) -> None:
+        """Start unsynced; `today` returns the local date that the closed count belongs to."""
+        self._today = today
+        self._gone_memory = gone_memory
+        self._open: dict[str, int | None] = {}
+        # Closed or deleted tickets: last version, and whether the ticket was deleted.
+        self._gone: OrderedDict[str, tuple[int | None, bool]] = OrderedDict()
+        self._closed_today = 0
+        self._day = today()
+        self.synced = False
+
+    @property
+    def open_count(self) -> int:
+        """Return the number of open tickets."""
+        return len(self._open)
+
+    @property
+    def closed_today(self) -> int:
+        """Return the number of tickets closed today (zero once the day has changed)."""
+        self.roll_day()
+        return self._closed_today
+
+    @property
+    def open_tickets(self) -> Mapping[str, int | None]:
+        """Return a copy of the open tickets' versions by id."""
+        return dict(self._open)
+
+    @property
+    def remembered(self) -> int:
+        """Return how many closed or deleted tickets are remembered against late notifications."""
+        return len(self._gone)
+
+    def roll_day(self) -> bool:
+        """Reset the closed count when the local day has changed; tell whether it did."""
+        today = self._today()
+        if today == self._day:
+            return False
+        self._day = today
+        self._closed_today = 0
+        return True
+
+    def resync(self, open_tickets: Mapping[str, int | None], closed_today: int) -> None:
+        """Replace the state with a REST snapshot (the server's word beats anything pushed)."""
+        self._day = self._today()
+        self._open = dict(open_tickets)
+        for ticket_id in self._open:
+            self._gone.pop(ticket_id, None)
+        self._closed_today = closed_today
+        self.synced = True
+
+    def apply(
+        self, action: ResourceAction, ticket_id: str, version: int | None, *, closed: bool
+    ) -> TicketChange | None:
+        """Apply one ticket notification; return what it did, or None when it changes nothing."""
+        self.roll_day()
+        if self._is_stale(action, ticket_id, version, closed=closed):
+            return None
+        was_open = ticket_id in self._open
+        was_closed = ticket_id in self._gone and not self._gone[ticket_id][1]
+        if action is ResourceAction.DELETED:
+            self._forget(ticket_id, version, deleted=True)
+            return TicketChange.DELETED
+        if not closed:
+            self._gone.pop(ticket_id, None)
+            self._open[ticket_id] = version
+            return (
+                TicketChange.CREATED if action is ResourceAction.CREATED else TicketChange.UPDATED
+            )
+        self._forget(ticket_id, version, deleted=False)
+        if action is ResourceAction.CREATED:
+            return TicketChange.CREATED
+        if was_closed:
+            # A later change to an already closed ticket (e.g. its receipt details): the close
+            # itself was reported once, so this is an update.
+            return TicketChange.UPDATED
+        # A close of a ticket never seen open is either in a REST snapshot's count already or one
+        # that cannot be placed in a day; counting it would risk counting it twice.
+        if was_open:
+            self._closed_today += 1
+        return TicketChange.CLOSED
+
+    def _is_stale(
+        self, action: ResourceAction, ticket_id: str, version: int | None, *, closed: bool
+    ) -> bool:
+        """Tell whether a notification is a duplicate or older than what is known."""
+        if ticket_id in self._open:
+            last = self._open[ticket_id]
+            if version is None or last is None:
+                # Without versions only a repeated create can be recognised as a duplicate.
+                return action is ResourceAction.CREATED and not closed
+            return version <= last
+        if ticket_id in self._gone:
+            last, deleted = self._gone[ticket_id]
+            if version is None or last is None:
+                # Without versions, only the delete of a closed ticket is surely new.
+                return deleted or action is not ResourceAction.DELETED
+            return version <= last
+        return False
+
+    def _forget(self, ticket_id: str, version: int | None, *, deleted: bool) -> None:
+        """Drop a ticket from the open set, remembering its last version."""
+        self._open.pop(ticket_id, None)
+        self._gone[ticket_id] = (version, deleted)
+        self._gone.move_to_end(ticket_id)
+        while len(self._gone) > self._gone_memory:
+            self._gone.popitem(last=False)

@@ -1,0 +1,204 @@
+"""Unit tests of the HA-free ticket tracker: versions, out-of-order delivery and the daily count."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+import custom_components.portos  # noqa: F401  (the package must import on its own)
+from custom_components.portos.api import ResourceAction
+from custom_components.portos.tickets import TicketChange, TicketTracker, VersionLog
+
+CREATED = ResourceAction.CREATED
+UPDATED = ResourceAction.UPDATED
+DELETED = ResourceAction.DELETED
+DAY = date(2026, 11, 28)
+
+
+class Clock:
+    """A settable local date."""
+
+    def __init__(self) -> None:
+        """Start on DAY."""
+        self.today = DAY
+
+    def __call__(self) -> date:
+        """Return the current date."""
+        return self.today
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Return a clock the test moves by hand."""
+    return Clock()
+
+
+@pytest.fixture
+def tracker(clock: Clock) -> TicketTracker:
+    """Return a tracker synced to an empty shop."""
+    tracker = TicketTracker(clock)
+    assert not tracker.synced
+    tracker.resync({}, 0)
+    assert tracker.synced
+    return tracker
+
+
+def test_lifecycle_in_order(tracker: TicketTracker) -> None:
+    """Create, update, close: one open ticket, then none and one closed today."""
+    assert tracker.apply(CREATED, "t1", 1, closed=False) is TicketChange.CREATED
+    assert tracker.open_count == 1
+    assert tracker.apply(UPDATED, "t1", 2, closed=False) is TicketChange.UPDATED
+    assert tracker.open_tickets == {"t1": 2}
+    assert tracker.apply(UPDATED, "t1", 3, closed=True) is TicketChange.CLOSED
+    assert tracker.open_count == 0
+    assert tracker.closed_today == 1
+    assert tracker.apply(DELETED, "t1", 4, closed=True) is TicketChange.DELETED
+    assert tracker.closed_today == 1
+    assert tracker.remembered == 1
+
+
+def test_duplicates_and_stale_change_nothing(tracker: TicketTracker) -> None:
+    """A repeated or older version is ignored, before and after the close."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    assert tracker.apply(CREATED, "t1", 1, closed=False) is None
+    tracker.apply(UPDATED, "t1", 3, closed=False)
+    assert tracker.apply(UPDATED, "t1", 2, closed=False) is None
+    assert tracker.apply(UPDATED, "t1", 4, closed=True) is TicketChange.CLOSED
+    assert tracker.apply(UPDATED, "t1", 4, closed=True) is None
+    assert tracker.apply(UPDATED, "t1", 3, closed=False) is None
+    assert tracker.open_count == 0
+    assert tracker.closed_today == 1
+
+
+def test_out_of_order_close_before_update(tracker: TicketTracker) -> None:
+    """A late update of a ticket already closed does not reopen it."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    assert tracker.apply(UPDATED, "t1", 3, closed=True) is TicketChange.CLOSED
+    assert tracker.apply(UPDATED, "t1", 2, closed=False) is None
+    assert tracker.open_count == 0
+
+
+def test_out_of_order_update_before_create(tracker: TicketTracker) -> None:
+    """An update for an unseen ticket counts it open; the late create is stale."""
+    assert tracker.apply(UPDATED, "t1", 2, closed=False) is TicketChange.UPDATED
+    assert tracker.apply(CREATED, "t1", 1, closed=False) is None
+    assert tracker.open_count == 1
+
+
+def test_delete_of_open_ticket(tracker: TicketTracker) -> None:
+    """Deleting an open ticket removes it without counting a close; a late update is stale."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    assert tracker.apply(DELETED, "t1", 2, closed=False) is TicketChange.DELETED
+    assert tracker.open_count == 0
+    assert tracker.closed_today == 0
+    assert tracker.apply(UPDATED, "t1", 1, closed=False) is None
+    assert tracker.apply(DELETED, "t1", 2, closed=False) is None
+
+
+def test_close_of_unknown_ticket_is_not_counted(tracker: TicketTracker) -> None:
+    """A close for a ticket never seen open is reported but left to the REST count."""
+    assert tracker.apply(UPDATED, "t9", 5, closed=True) is TicketChange.CLOSED
+    assert tracker.closed_today == 0
+    assert tracker.apply(UPDATED, "t9", 5, closed=True) is None
+
+
+def test_update_of_closed_ticket_is_an_update(tracker: TicketTracker) -> None:
+    """A newer change to a closed ticket is one update, never a second close."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.apply(UPDATED, "t1", 2, closed=True)
+    assert tracker.apply(UPDATED, "t1", 3, closed=True) is TicketChange.UPDATED
+    assert tracker.closed_today == 1
+
+
+def test_created_closed(tracker: TicketTracker) -> None:
+    """A ticket created already closed is a create that never counts as open."""
+    assert tracker.apply(CREATED, "t1", 1, closed=True) is TicketChange.CREATED
+    assert tracker.open_count == 0
+    assert tracker.closed_today == 0
+
+
+def test_reopened_with_newer_version(tracker: TicketTracker) -> None:
+    """A newer version that says open wins over the remembered close (the server decides)."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.apply(UPDATED, "t1", 2, closed=True)
+    assert tracker.apply(UPDATED, "t1", 3, closed=False) is TicketChange.UPDATED
+    assert tracker.open_count == 1
+    assert tracker.remembered == 0
+
+
+def test_without_versions(tracker: TicketTracker) -> None:
+    """Without `_v` only the sure cases are judged: a repeated create, anything after a delete."""
+    assert tracker.apply(CREATED, "t1", None, closed=False) is TicketChange.CREATED
+    assert tracker.apply(CREATED, "t1", None, closed=False) is None
+    assert tracker.apply(UPDATED, "t1", None, closed=False) is TicketChange.UPDATED
+    assert tracker.apply(UPDATED, "t1", 5, closed=False) is TicketChange.UPDATED
+    assert tracker.apply(UPDATED, "t1", None, closed=True) is TicketChange.CLOSED
+    assert tracker.closed_today == 1
+    # Closed, version unknown: another change is not surely new, a delete is.
+    assert tracker.apply(UPDATED, "t1", 7, closed=True) is None
+    assert tracker.apply(DELETED, "t1", None, closed=True) is TicketChange.DELETED
+    assert tracker.apply(DELETED, "t1", None, closed=True) is None
+    assert tracker.apply(UPDATED, "t1", 9, closed=False) is None
+
+
+def test_resync_replaces_state(tracker: TicketTracker, clock: Clock) -> None:
+    """A REST snapshot replaces the open set and the closed count and forgets what it lists."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.apply(UPDATED, "t1", 2, closed=True)
+    tracker.resync({"t1": 4, "t2": 1}, 7)
+    assert tracker.open_tickets == {"t1": 4, "t2": 1}
+    assert tracker.closed_today == 7
+    assert tracker.remembered == 0
+    # A stale push after the snapshot changes nothing; a newer one applies.
+    assert tracker.apply(UPDATED, "t1", 3, closed=True) is None
+    assert tracker.apply(UPDATED, "t1", 5, closed=True) is TicketChange.CLOSED
+    assert tracker.closed_today == 8
+    # Midnight between two resyncs: the snapshot's day is the new one.
+    clock.today += timedelta(days=1)
+    tracker.resync({}, 2)
+    assert tracker.closed_today == 2
+    assert not tracker.roll_day()
+
+
+def test_midnight_reset(tracker: TicketTracker, clock: Clock) -> None:
+    """The closed count starts from zero on a new local day; open tickets stay."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.apply(CREATED, "t2", 1, closed=False)
+    tracker.apply(UPDATED, "t1", 2, closed=True)
+    assert tracker.closed_today == 1
+    assert not tracker.roll_day()
+    clock.today += timedelta(days=1)
+    assert tracker.closed_today == 0
+    assert not tracker.roll_day()
+    tracker.apply(UPDATED, "t2", 2, closed=True)
+    assert tracker.closed_today == 1
+    clock.today += timedelta(days=1)
+    assert tracker.roll_day()
+    assert tracker.closed_today == 0
+
+
+def test_gone_memory_is_bounded(clock: Clock) -> None:
+    """Only the most recent closed or deleted tickets are remembered."""
+    tracker = TicketTracker(clock, gone_memory=2)
+    tracker.resync({"a": 1, "b": 1, "c": 1}, 0)
+    for ticket_id in ("a", "b", "c"):
+        tracker.apply(DELETED, ticket_id, 2, closed=False)
+    assert tracker.remembered == 2
+    # "a" was forgotten: its stale update can no longer be recognised.
+    assert tracker.apply(UPDATED, "a", 1, closed=False) is TicketChange.UPDATED
+    assert tracker.apply(UPDATED, "b", 1, closed=False) is None
+
+
+def test_version_log() -> None:
+    """Newer versions are accepted once; unknown versions always; the log is bounded."""
+    log = VersionLog(size=2)
+    assert log.accept("devices/1", 1)
+    assert not log.accept("devices/1", 1)
+    assert not log.accept("devices/1", 0)
+    assert log.accept("devices/1", 2)
+    assert log.accept("devices/1", None)
+    assert log.accept("devices/2", 1)
+    assert log.accept("devices/3", 1)
+    # devices/1 was the least recently changed and is forgotten.
+    assert log.accept("devices/1", 1)
