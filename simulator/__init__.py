@@ -1,0 +1,1 @@
+"""A PORTOS server simulator: REST, JWT auth, licence, health and the SignalR hub."""

@@ -1,0 +1,157 @@
+"""Test and benchmark controls under /_sim/, outside the PORTOS namespace (no login)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .health import STATUSES
+from .problems import validation
+from .rest import json_body, state_of
+from .store import Actor
+
+if TYPE_CHECKING:
+    from .state import SimulatorState
+
+LOAD_DEVICE = "P01"
+_MAX_LOAD = 1_000_000
+_YIELD_EVERY = 50
+
+
+async def hub_drop(request: web.Request) -> web.Response:
+    """Cut every hub connection abruptly."""
+    return web.json_response({"dropped": state_of(request).hub.drop()})
+
+
+async def hub_pause(request: web.Request) -> web.Response:
+    """Refuse new hub connections (negotiate and WebSocket) with 503."""
+    state_of(request).hub.paused = True
+    return web.json_response({"paused": True})
+
+
+async def hub_resume(request: web.Request) -> web.Response:
+    """Accept new hub connections again."""
+    state_of(request).hub.paused = False
+    return web.json_response({"paused": False})
+
+
+async def tokens_expire(request: web.Request) -> web.Response:
+    """Invalidate every access and refresh token issued so far; hub connections stay open."""
+    return web.json_response({"expired": state_of(request).auth.expire_all()})
+
+
+async def emit(request: web.Request) -> web.Response:
+    """Send a notification object as OnEvent, or `{"raw": text}` verbatim, to every connection."""
+    body = await json_body(request)
+    hub = state_of(request).hub
+    if isinstance(body, dict) and set(body) == {"raw"} and isinstance(body["raw"], str):
+        return web.json_response({"sent": hub.emit_raw(body["raw"])})
+    return web.json_response({"sent": hub.emit(body)})
+
+
+async def run_load(state: SimulatorState, count: int, rate: float | None) -> float:
+    """Make `count` ticket changes (create, update, close, ...) at `rate` per second."""
+    loop = asyncio.get_running_loop()
+    actor = Actor(state.config.user, LOAD_DEVICE)
+    start = loop.time()
+    ticket_id = ""
+    for index in range(count):
+        step = index % 3
+        if step == 0:
+            ticket_id = state.create_ticket({"name": f"Load {index // 3 + 1}"}, actor)["id"]
+        elif step == 1:
+            item = {"name": "Espresso", "unitPrice": 1.5, "quantity": {"amount": 1}}
+            state.update_ticket(ticket_id, {"items": [item]}, actor)
+        else:
+            state.close_ticket(ticket_id, actor)
+        if rate:
+            delay = start + (index + 1) / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        elif index % _YIELD_EVERY == _YIELD_EVERY - 1:
+            # Let the hub writers run during an unpaced burst.
+            await asyncio.sleep(0)
+    return loop.time() - start
+
+
+async def load(request: web.Request) -> web.Response:
+    """`{"count": N, "rate": per_second}`: make N ticket changes, reply when done."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise validation("body", "Expected {count, rate}.")
+    count, rate = body.get("count"), body.get("rate")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= _MAX_LOAD:
+        raise validation("count", f"count must be an integer from 0 to {_MAX_LOAD}.")
+    if rate is not None and (
+        not isinstance(rate, int | float) or isinstance(rate, bool) or rate < 0
+    ):
+        raise validation("rate", "rate must be a non-negative number (0 or null: no pacing).")
+    started = time.perf_counter()
+    await run_load(state_of(request), count, rate)
+    return web.json_response({"count": count, "elapsed": time.perf_counter() - started})
+
+
+async def licence(request: web.Request) -> web.Response:
+    """`{"days": N}`: set the licence's remaining days without a notification."""
+    body = await json_body(request)
+    days = body.get("days") if isinstance(body, dict) else None
+    if not isinstance(days, int) or isinstance(days, bool):
+        raise validation("days", "days must be an integer.")
+    state = state_of(request)
+    state.licence.set_days(days)
+    return web.json_response(state.licence.to_dict())
+
+
+async def health(request: web.Request) -> web.Response:
+    """`{"status": "Healthy"|"Degraded"|"Unhealthy"}` sets the overall health; null resets it."""
+    body = await json_body(request)
+    status = body.get("status") if isinstance(body, dict) else ""
+    if status is not None and status not in STATUSES:
+        raise validation("status", f"status must be one of {', '.join(STATUSES)} or null.")
+    state_of(request).health_override = status
+    return web.json_response({"status": status})
+
+
+async def summary(request: web.Request) -> web.Response:
+    """`GET /_sim/state`: counts and hub connections, for tests and benchmarks."""
+    state = state_of(request)
+    hub = state.hub
+    connections: list[dict[str, Any]] = [
+        {
+            "id": conn.connection_id,
+            "ready": conn.ready,
+            "user": conn.user,
+            "device": conn.device,
+            "subscriptions": len(conn.subscriptions),
+        }
+        for conn in hub.connections.values()
+    ]
+    return web.json_response(
+        {
+            "tickets": len(state.tickets),
+            "sessions": len(state.auth.sessions),
+            "paused": hub.paused,
+            "connections": connections,
+            "stats": {
+                "connectionsOpened": hub.stats.connections_opened,
+                "notificationsSent": hub.stats.notifications_sent,
+                "invocations": hub.stats.invocations,
+            },
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the /_sim/ control routes."""
+    app.router.add_post("/_sim/hub/drop", hub_drop)
+    app.router.add_post("/_sim/hub/pause", hub_pause)
+    app.router.add_post("/_sim/hub/resume", hub_resume)
+    app.router.add_post("/_sim/tokens/expire", tokens_expire)
+    app.router.add_post("/_sim/emit", emit)
+    app.router.add_post("/_sim/load", load)
+    app.router.add_post("/_sim/license", licence)
+    app.router.add_post("/_sim/health", health)
+    app.router.add_get("/_sim/state", summary)

@@ -1,0 +1,1 @@
+"""Tests of the PORTOS integration, its client and the simulator."""

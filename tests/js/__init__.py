@@ -1,0 +1,1 @@
+"""The @microsoft/signalr conformance test of the simulator."""

@@ -1,0 +1,1 @@
+"""Tests of the PORTOS simulator over real sockets."""
