@@ -1,0 +1,437 @@
+"""Tests for the PORTOS event entities, end to end: a till acts on the simulator, HA sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from homeassistant.components.event import (
+    ATTR_EVENT_TYPE,
+    ATTR_EVENT_TYPES,
+    DATA_COMPONENT as EVENT_COMPONENT,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import callback
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.portos import event as portos_event
+from custom_components.portos.const import (
+    ATTR_ACTION,
+    ATTR_CREATED_AT,
+    ATTR_DEVICE,
+    ATTR_DEVICE_ID,
+    ATTR_EVENT,
+    ATTR_RESOURCE,
+    ATTR_RESOURCE_ID,
+    ATTR_RESOURCES,
+    ATTR_USER,
+    ATTR_VERSION,
+    CONF_DEVICE_NAME,
+    CONF_EVENT_DETAIL,
+    CONF_RESOURCES,
+    DOMAIN,
+    EVENT_DETAIL_FULL,
+    EVENT_DETAIL_SUMMARY,
+    EVENT_PORTOS,
+)
+from custom_components.portos.coordinator import PortosEvent
+from tests.till import Till
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from homeassistant.core import Event, HomeAssistant
+    from homeassistant.helpers import device_registry as dr, entity_registry as er
+
+    from simulator.server import Simulator
+
+SHOP_ID = "12345"
+EVENT_KEYS = {
+    ATTR_DEVICE_ID,
+    ATTR_EVENT,
+    ATTR_RESOURCE,
+    ATTR_ACTION,
+    ATTR_RESOURCE_ID,
+    ATTR_VERSION,
+    ATTR_USER,
+    ATTR_DEVICE,
+    ATTR_CREATED_AT,
+    ATTR_RESOURCES,
+}
+ATTRIBUTE_KEYS = (ATTR_EVENT_TYPE, ATTR_RESOURCE_ID, ATTR_VERSION, ATTR_USER, ATTR_DEVICE, "name")
+# How long a notification may take from the till's request to HA (threads, sockets, a busy CI).
+DELIVERY_TIMEOUT = 20.0
+
+
+@pytest.fixture
+def event_detail() -> str:
+    """Return the entry's event_detail option (overridden per test)."""
+    return EVENT_DETAIL_SUMMARY
+
+
+@pytest.fixture
+async def portos_entry(
+    hass: HomeAssistant, simulator: Simulator, event_detail: str
+) -> AsyncIterator[MockConfigEntry]:
+    """Set up a PORTOS entry on the simulator and wait until its hub is live."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=SHOP_ID,
+        title=f"PORTOS {SHOP_ID}",
+        data={
+            CONF_URL: simulator.url,
+            CONF_USERNAME: "admin",
+            CONF_PASSWORD: "portos",
+            CONF_DEVICE_NAME: "HomeAssistant",
+            CONF_VERIFY_SSL: True,
+        },
+        options={CONF_RESOURCES: ["tickets"], CONF_EVENT_DETAIL: event_detail},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await entry.runtime_data.hub.wait_connected(DELIVERY_TIMEOUT)
+    yield entry
+    # Unloading stops the hub's threads before the harness looks for leftovers.
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def till(simulator: Simulator) -> AsyncIterator[Till]:
+    """Return the P01 cash register, logged in as admin."""
+    async with aiohttp.ClientSession() as session:
+        yield Till(session, simulator.url)
+
+
+def _entity_id(entity_registry: er.EntityRegistry, key: str) -> str:
+    """Return the entity id of a PORTOS event entity by its key."""
+    entity_id = entity_registry.async_get_entity_id("event", DOMAIN, f"{SHOP_ID}_{key}")
+    assert entity_id is not None
+    return entity_id
+
+
+class BusEvents:
+    """The portos_events fired on the bus, with a way to wait for the next ones."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Start recording."""
+        self.hass = hass
+        self.events: list[Event] = []
+        self._arrived = asyncio.Event()
+        hass.bus.async_listen(EVENT_PORTOS, self._record)
+
+    @callback
+    def _record(self, event: Event) -> None:
+        """Keep one event and wake the waiter."""
+        self.events.append(event)
+        self._arrived.set()
+
+    async def wait_for(self, count: int) -> Event:
+        """Wait until `count` events have been fired in all; return the last one."""
+        async with asyncio.timeout(DELIVERY_TIMEOUT):
+            while len(self.events) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+        await self.hass.async_block_till_done()
+        assert len(self.events) == count, [event.data[ATTR_ACTION] for event in self.events]
+        return self.events[-1]
+
+
+@pytest.fixture
+def bus(hass: HomeAssistant) -> BusEvents:
+    """Record portos_events from now on."""
+    return BusEvents(hass)
+
+
+def _assert_bus_event(event: Event, device_id: str, action: str, ticket: dict[str, Any]) -> None:
+    """Check every key of a ticket's portos_event against what the till did."""
+    data = event.data
+    assert set(data) == EVENT_KEYS
+    assert data[ATTR_DEVICE_ID] == device_id
+    assert data[ATTR_EVENT] == "portos.resources.changed"
+    assert data[ATTR_RESOURCE] == "tickets"
+    assert data[ATTR_ACTION] == action
+    assert data[ATTR_RESOURCE_ID] == ticket["id"]
+    assert data[ATTR_VERSION] == ticket["_v"]
+    assert data[ATTR_USER] == "admin"
+    assert data[ATTR_DEVICE] == "P01"
+    created_at = dt_util.parse_datetime(data[ATTR_CREATED_AT])
+    assert created_at is not None
+    assert created_at.tzinfo is not None
+    assert len(data[ATTR_RESOURCES]) == 1
+    summary = data[ATTR_RESOURCES][0]
+    assert summary["id"] == ticket["id"]
+    assert summary["name"] == ticket["name"]
+    assert summary["version"] == ticket["_v"]
+
+
+def _shop_device(device_registry: dr.DeviceRegistry) -> dr.DeviceEntry:
+    """Return the shop's device."""
+    device = device_registry.async_get_device(identifiers={(DOMAIN, SHOP_ID)})
+    assert device is not None
+    return device
+
+
+@pytest.mark.usefixtures("portos_entry")
+async def test_entities(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, device_registry: dr.DeviceRegistry
+) -> None:
+    """Both event entities exist on the shop's device, named by translation, with no event yet."""
+    device = _shop_device(device_registry)
+    for key, event_types, name in (
+        ("tickets", ["created", "updated", "closed", "deleted"], "Tickets"),
+        ("license", ["activated"], "License"),
+    ):
+        entity_id = _entity_id(entity_registry, key)
+        entry = entity_registry.async_get(entity_id)
+        assert entry is not None
+        assert entry.unique_id == f"{SHOP_ID}_{key}"
+        assert entry.translation_key == key
+        assert entry.device_id == device.id
+        state = hass.states.get(entity_id)
+        assert state is not None
+        assert state.state == STATE_UNKNOWN
+        assert state.attributes[ATTR_EVENT_TYPES] == event_types
+        assert state.attributes["friendly_name"] == f"PORTOS {SHOP_ID} {name}"
+
+
+@pytest.mark.usefixtures("portos_entry")
+async def test_ticket_lifecycle(
+    hass: HomeAssistant,
+    till: Till,
+    bus: BusEvents,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Create, update, close, delete on P01: one event each, with the right type and data."""
+    device_id = _shop_device(device_registry).id
+    tickets_id = _entity_id(entity_registry, "tickets")
+
+    async def expect(action: str, ticket: dict[str, Any]) -> None:
+        """Wait for the next portos_event; check it and what the tickets entity shows."""
+        event = await bus.wait_for(len(expected) + 1)
+        expected.append((action, ticket))
+        _assert_bus_event(event, device_id, action, ticket)
+        state = hass.states.get(tickets_id)
+        assert state is not None
+        assert dt_util.parse_datetime(state.state) is not None
+        assert {key: state.attributes[key] for key in ATTRIBUTE_KEYS} == {
+            ATTR_EVENT_TYPE: action,
+            ATTR_RESOURCE_ID: ticket["id"],
+            ATTR_VERSION: ticket["_v"],
+            ATTR_USER: "admin",
+            ATTR_DEVICE: "P01",
+            "name": ticket["name"],
+        }
+
+    expected: list[tuple[str, dict[str, Any]]] = []
+    table = await till.create_ticket("Table 4")
+    await expect("created", table)
+    await expect("updated", await till.update_ticket(table["id"], name="Table 5"))
+    await expect("closed", await till.close_ticket(table["id"]))
+    bar = await till.create_ticket("Bar 1")
+    await expect("created", bar)
+    await till.delete_ticket(bar["id"])
+    await expect("deleted", bar | {"_v": bar["_v"] + 1})
+
+    # A close is one `closed` event (its _v bump is not also reported as an update).
+    await hass.async_block_till_done()
+    assert [event.data[ATTR_ACTION] for event in bus.events] == [
+        "created",
+        "updated",
+        "closed",
+        "created",
+        "deleted",
+    ]
+    # Ticket events are not licence events.
+    license_state = hass.states.get(_entity_id(entity_registry, "license"))
+    assert license_state is not None
+    assert license_state.state == STATE_UNKNOWN
+
+
+@pytest.mark.usefixtures("portos_entry")
+async def test_ticket_states_follow_each_event(
+    hass: HomeAssistant, till: Till, bus: BusEvents, entity_registry: er.EntityRegistry
+) -> None:
+    """The tickets entity's event type changes with each action, its state time moving on."""
+    tickets_id = _entity_id(entity_registry, "tickets")
+    ticket = await till.create_ticket("Bar 1")
+    observed: list[tuple[str, str]] = []
+
+    async def observe(count: int) -> None:
+        await bus.wait_for(count)
+        state = hass.states.get(tickets_id)
+        assert state is not None
+        observed.append((state.state, state.attributes[ATTR_EVENT_TYPE]))
+
+    await observe(1)
+    await till.close_ticket(ticket["id"])
+    await observe(2)
+
+    assert [event_type for _, event_type in observed] == ["created", "closed"]
+    first, second = (datetime.fromisoformat(when) for when, _ in observed)
+    assert second > first
+
+
+@pytest.mark.parametrize("event_detail", [EVENT_DETAIL_FULL])
+@pytest.mark.usefixtures("portos_entry")
+async def test_full_detail(
+    hass: HomeAssistant, till: Till, bus: BusEvents, entity_registry: er.EntityRegistry
+) -> None:
+    """With full detail the bus carries the whole ticket; the entity stays compact."""
+    ticket = await till.create_ticket("Terrace 2")
+
+    event = await bus.wait_for(1)
+    assert event.data[ATTR_RESOURCES] == [ticket]
+    state = hass.states.get(_entity_id(entity_registry, "tickets"))
+    assert state is not None
+    assert {key: value for key, value in state.attributes.items() if key != "friendly_name"} == {
+        ATTR_EVENT_TYPES: ["created", "updated", "closed", "deleted"],
+        ATTR_EVENT_TYPE: "created",
+        ATTR_RESOURCE_ID: ticket["id"],
+        ATTR_VERSION: ticket["_v"],
+        ATTR_USER: "admin",
+        ATTR_DEVICE: "P01",
+        "name": "Terrace 2",
+    }
+
+
+@pytest.mark.usefixtures("portos_entry")
+async def test_licence_activation(
+    hass: HomeAssistant,
+    till: Till,
+    bus: BusEvents,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Activating the licence fires `activated` on the license entity and on the bus."""
+    licence = await till.activate_license()
+
+    event = await bus.wait_for(1)
+    data = event.data
+    assert set(data) == EVENT_KEYS
+    assert data[ATTR_DEVICE_ID] == _shop_device(device_registry).id
+    assert data[ATTR_EVENT] == "portos.licence.activated"
+    assert data[ATTR_RESOURCE] == "license"
+    assert data[ATTR_ACTION] == "activated"
+    assert data[ATTR_RESOURCE_ID] == SHOP_ID
+    assert data[ATTR_VERSION] is None
+    assert data[ATTR_USER] is None
+    assert data[ATTR_DEVICE] is None
+    assert dt_util.parse_datetime(data[ATTR_CREATED_AT]) is not None
+    (summary,) = data[ATTR_RESOURCES]
+    assert summary["shopId"] == licence["shopId"]
+    assert summary["remainingDays"] == licence["remainingDays"]
+
+    state = hass.states.get(_entity_id(entity_registry, "license"))
+    assert state is not None
+    assert state.attributes[ATTR_EVENT_TYPE] == "activated"
+    assert state.attributes[ATTR_RESOURCE_ID] == SHOP_ID
+    assert state.attributes["remaining_days"] == licence["remainingDays"]
+    expiration = dt_util.parse_datetime(state.attributes["expiration_time"])
+    expected = dt_util.parse_datetime(licence["expirationTime"])
+    assert expiration is not None
+    assert expected is not None
+    assert expiration.replace(tzinfo=None) == expected.replace(tzinfo=None)
+    tickets_state = hass.states.get(_entity_id(entity_registry, "tickets"))
+    assert tickets_state is not None
+    assert tickets_state.state == STATE_UNKNOWN
+
+
+async def test_last_event_survives_a_reload(
+    hass: HomeAssistant,
+    portos_entry: MockConfigEntry,
+    till: Till,
+    bus: BusEvents,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """After a reload (e.g. an options change) the entity shows the last event it had."""
+    await till.create_ticket("Window 3")
+    await bus.wait_for(1)
+    tickets_id = _entity_id(entity_registry, "tickets")
+    before = hass.states.get(tickets_id)
+    assert before is not None
+
+    assert await hass.config_entries.async_reload(portos_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await portos_entry.runtime_data.hub.wait_connected(DELIVERY_TIMEOUT)
+
+    after = hass.states.get(tickets_id)
+    assert after is not None
+    assert after.state == before.state
+    assert after.attributes == before.attributes
+
+
+@pytest.mark.usefixtures("portos_entry")
+async def test_events_it_cannot_show_are_ignored(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another resource's event, or an action the entity has no type for, changes nothing."""
+    tickets_id = _entity_id(entity_registry, "tickets")
+    entity = hass.data[EVENT_COMPONENT].get_entity(tickets_id)
+    assert isinstance(entity, portos_event.PortosEventEntity)
+
+    def event(resource: str, action: str) -> PortosEvent:
+        return PortosEvent(
+            event="portos.resources.changed",
+            resource=resource,
+            action=action,
+            resource_id="x",
+            version=1,
+            user=None,
+            device=None,
+            created_at=dt_util.utcnow(),
+            resources=[],
+        )
+
+    caplog.set_level("DEBUG", logger="custom_components.portos")
+    entity._async_handle_event(event("devices", "created"))
+    entity._async_handle_event(event("tickets", "activated"))
+    await hass.async_block_till_done()
+
+    state = hass.states.get(tickets_id)
+    assert state is not None
+    assert state.state == STATE_UNKNOWN
+    assert "Ignoring tickets action 'activated'" in caplog.text
+
+
+def test_attributes_of_odd_events() -> None:
+    """Events without objects (or with odd ones) still give the entity compact attributes."""
+    bare = PortosEvent(
+        event="portos.licence.activated",
+        resource="license",
+        action="activated",
+        resource_id=SHOP_ID,
+        version=None,
+        user=None,
+        device=None,
+        created_at=dt_util.utcnow(),
+        resources=[],
+    )
+    assert portos_event.licence_attributes(bare) == {
+        ATTR_RESOURCE_ID: SHOP_ID,
+        "expiration_time": None,
+        "remaining_days": None,
+    }
+    assert portos_event.ticket_attributes(bare) == {
+        ATTR_RESOURCE_ID: SHOP_ID,
+        ATTR_VERSION: None,
+        ATTR_USER: None,
+        ATTR_DEVICE: None,
+    }
+    nameless = dataclasses.replace(bare, resources=[{"id": "t", "name": ""}])
+    assert "name" not in portos_event.ticket_attributes(nameless)
