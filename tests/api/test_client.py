@@ -15,6 +15,7 @@ from custom_components.portos.api.client import PortosClient
 from custom_components.portos.api.exceptions import (
     PortosAuthenticationError,
     PortosConnectionError,
+    PortosLicenceExpiredError,
     PortosServerError,
     PortosWrongDeviceTypeError,
 )
@@ -345,10 +346,18 @@ async def test_licence(client: PortosClient, till: Till, simulator: Simulator) -
 
 async def test_expired_licence(simulator_factory: Factory, session: aiohttp.ClientSession) -> None:
     sim = await simulator_factory(license_days=0, shop_id=777)
-    licence = await PortosClient(session, sim.url, "admin", PASSWORD).get_licence()
+    client = PortosClient(session, sim.url, "admin", PASSWORD)
+    licence = await client.get_licence()
     assert licence.shop_id == 777
     assert licence.is_expired is True
     assert licence.remaining_days == 0
+    with pytest.raises(PortosLicenceExpiredError) as err:
+        await client.count_open_tickets()
+    assert (err.value.status, err.value.error_code) == (403, 4)
+    assert client.api_prefix == "/api/v1"
+    # Activating renews it, and the server serves tickets again.
+    assert (await client.activate_licence()).is_expired is False
+    assert await client.count_open_tickets() == 0
 
 
 async def test_health(client: PortosClient, till: Till) -> None:
