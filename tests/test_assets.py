@@ -1,0 +1,74 @@
+"""Tests of the integration's static assets: icons.json and the brand icons."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+import pytest
+
+INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "portos"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """Read a JSON object."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _icons_in(node: object) -> list[str]:
+    """Return every icon string in an icons.json subtree."""
+    if isinstance(node, dict):
+        return [icon for value in node.values() for icon in _icons_in(value)]
+    assert isinstance(node, str)
+    return [node]
+
+
+def test_icons_cover_every_entity_and_state() -> None:
+    """Each translated entity has an icon, each enum/on-off state and event type its own."""
+    icons = _load(INTEGRATION / "icons.json")["entity"]
+    entities = _load(INTEGRATION / "translations" / "en.json")["entity"]
+    assert set(icons) == set(entities)
+    for platform, keys in entities.items():
+        assert set(icons[platform]) == set(keys), platform
+        for key, texts in keys.items():
+            icon = icons[platform][key]
+            assert icon["default"].startswith("mdi:")
+            if "state" in texts:
+                assert set(icon["state"]) == set(texts["state"]), key
+            event_types = texts.get("state_attributes", {}).get("event_type", {}).get("state")
+            if event_types:
+                assert set(icon["state_attributes"]["event_type"]["state"]) == set(event_types)
+    assert set(icons["binary_sensor"]["hub_connected"]["state"]) == {"on", "off"}
+    assert set(icons["sensor"]["license_status"]["state"]) == {"valid", "expiring", "expired"}
+
+
+def test_icons_exist_in_the_frontend() -> None:
+    """Every icon is an `mdi:` name the HA frontend knows (a typo would show no icon)."""
+    # The frontend is not a test requirement (scripts/develop installs it to look at HA).
+    frontend = pytest.importorskip("hass_frontend", reason="home-assistant-frontend not installed")
+    mdi_list = Path(frontend.__file__).parent / "static" / "mdi" / "iconList.json"
+    known = {entry["name"] for entry in json.loads(mdi_list.read_text(encoding="utf-8"))}
+    icons = _icons_in(_load(INTEGRATION / "icons.json"))
+    assert icons
+    unknown = [icon for icon in icons if icon.removeprefix("mdi:") not in known]
+    assert not unknown
+    assert all(icon.startswith("mdi:") for icon in icons)
+
+
+@pytest.mark.parametrize(("name", "size"), [("icon.png", 256), ("icon@2x.png", 512)])
+def test_brand_icon(name: str, size: int) -> None:
+    """The brand icons are square PNGs of the sizes HA's brands use, on a transparent ground."""
+    with Image.open(INTEGRATION / "brand" / name) as image:
+        assert image.format == "PNG"
+        assert image.size == (size, size)
+        assert image.mode == "RGBA"
+        alpha = image.getchannel("A")
+        assert alpha.getpixel((0, 0)) == 0
+        assert alpha.getpixel((size - 1, size - 1)) == 0
+        # And it is not empty: a good part of it is drawn.
+        histogram = alpha.histogram()
+        opaque = sum(histogram[200:])
+        assert opaque > size * size // 4
