@@ -436,5 +436,8 @@ async def test_no_secret_in_logs_or_errors(
     text = "\n".join([r.getMessage() for r in caplog.records] + errors)
     assert "Logged in to" in text
     assert "Token refreshed" in text
+    assert "Token valid for 2 s; refreshing it after 1 s" in text or (
+        "Token valid for 3 s; refreshing it after 2 s" in text
+    )
     for secret in secrets:
         assert secret not in text

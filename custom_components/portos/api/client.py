@@ -297,7 +297,9 @@ class PortosClient:
             _LOGGER.debug("The token carries no readable exp; renewing it only on a 401")
             self._refresh_at = None
         else:
-            self._refresh_at = time.monotonic() + refresh_delay(lifetime)
+            delay = refresh_delay(lifetime)
+            self._refresh_at = time.monotonic() + delay
+            _LOGGER.debug("Token valid for %.0f s; refreshing it after %.0f s", lifetime, delay)
 
     def _clear_token(self) -> None:
         """Forget the session."""
