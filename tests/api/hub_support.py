@@ -1,0 +1,239 @@
+"""Helpers for the PortosHub tests: a recording hub harness, a wait helper, a freezable proxy."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from dataclasses import dataclass, field
+import datetime as dt
+import ipaddress
+import ssl
+import threading
+from typing import TYPE_CHECKING, Any
+
+from custom_components.portos.api.client import PortosClient
+from custom_components.portos.api.hub import PortosHub
+from custom_components.portos.api.models import ResourceChangedPayload
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    import aiohttp
+
+    from custom_components.portos.api.exceptions import PortosError
+    from custom_components.portos.api.models import Notification
+
+WAIT = 15.0
+
+
+async def until(predicate: Callable[[], bool], timeout: float = WAIT, what: str = "") -> None:
+    """Poll until predicate() holds; fail the test after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 - the state lives in callbacks, not events
+            await asyncio.sleep(0.02)
+    assert predicate(), what
+
+
+def changed(notification: Notification) -> ResourceChangedPayload:
+    """Return the payload of a resource-changed notification."""
+    assert isinstance(notification.payload, ResourceChangedPayload)
+    return notification.payload
+
+
+def signalrcore_threads() -> list[threading.Thread]:
+    """Return the live threads signalrcore started."""
+    return [t for t in threading.enumerate() if t.name.startswith("Signalrcore")]
+
+
+class HubHarness:
+    """A PortosHub on a real PortosClient that records every callback and where it ran."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        *,
+        hub_url: str | None = None,
+        token_provider: Callable[[bool], Any] | None = None,
+        **hub_kwargs: Any,
+    ) -> None:
+        """Build the client and the hub; nothing connects yet."""
+        self.client = PortosClient(session, url, "admin", "portos")
+        self.tokens: list[tuple[bool, str]] = []
+        self.notifications: list[Notification] = []
+        self.changes: list[bool] = []
+        self.errors: list[PortosError] = []
+        self.callback_threads: set[int] = set()
+        self._provider = token_provider
+        hub_kwargs.setdefault("keepalive", 1.0)
+        hub_kwargs.setdefault("backoff_initial", 0.05)
+        hub_kwargs.setdefault("backoff_max", 0.5)
+        self.hub = PortosHub(
+            hub_url or self.client.hub_url,
+            self._token,
+            on_notification=self._notification,
+            on_connection_change=self._change,
+            on_error=self._error,
+            **hub_kwargs,
+        )
+
+    async def _token(self, force_new: bool) -> str:
+        """Fetch a token from the client (or the test's provider) and remember it."""
+        if self._provider is not None:
+            token: str = await self._provider(force_new)
+        else:
+            token = await self.client.get_token(force_new)
+        self.tokens.append((force_new, token))
+        return token
+
+    def _notification(self, notification: Notification) -> None:
+        self.callback_threads.add(threading.get_ident())
+        self.notifications.append(notification)
+
+    def _change(self, connected: bool) -> None:
+        self.callback_threads.add(threading.get_ident())
+        self.changes.append(connected)
+
+    def _error(self, error: PortosError) -> None:
+        self.callback_threads.add(threading.get_ident())
+        self.errors.append(error)
+
+    def events(self) -> list[tuple[str, str, int]]:
+        """Return (resource, ticket name or id, action) of every resource notification."""
+        result = []
+        for item in self.notifications:
+            payload = item.payload
+            if isinstance(payload, ResourceChangedPayload):
+                name = payload.resources[0].get("name") if payload.resources else None
+                result.append((payload.resource, name or payload.info.id, int(payload.action)))
+        return result
+
+    async def start(self, timeout: float = WAIT) -> None:
+        """Start the hub and wait until it is connected."""
+        await self.hub.start()
+        assert await self.hub.wait_connected(timeout), self.hub.stats
+
+
+@dataclass
+class _Pair:
+    """One proxied TCP connection."""
+
+    frozen: bool = False
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+
+class Proxy:
+    """A TCP (optionally TLS-terminating) proxy to the simulator that can freeze its connections.
+
+    A frozen connection stays open but forwards nothing in either direction: a dead server, or a
+    network that silently lost the path, as the hub sees it. New connections forward normally.
+    """
+
+    def __init__(self, target_port: int, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        """Forward to 127.0.0.1:target_port."""
+        self._target_port = target_port
+        self._ssl = ssl_context
+        self._server: asyncio.Server | None = None
+        self._pairs: list[_Pair] = []
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """Return the proxy's base URL."""
+        scheme = "https" if self._ssl else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        """Listen on a free port."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._ssl)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def freeze(self) -> int:
+        """Freeze every open connection; return how many."""
+        live = [pair for pair in self._pairs if not pair.frozen]
+        for pair in live:
+            pair.frozen = True
+        return len(live)
+
+    async def stop(self) -> None:
+        """Close the listener and every connection."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        pair = _Pair(writers=[writer])
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
+            pair.writers.append(up_writer)
+            self._pairs.append(pair)
+            await asyncio.gather(
+                self._pump(reader, up_writer, pair), self._pump(up_reader, writer, pair)
+            )
+        except OSError:
+            pass
+        finally:
+            for stream in pair.writers:
+                stream.close()
+            self._handlers.discard(task)
+
+    @staticmethod
+    async def _pump(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pair: _Pair
+    ) -> None:
+        with suppress(ConnectionError, OSError):
+            while data := await reader.read(65536):
+                if pair.frozen:
+                    continue
+                writer.write(data)
+                await writer.drain()
+        if not pair.frozen:
+            writer.close()
+
+
+def self_signed_server_context(directory: Path) -> ssl.SSLContext:
+    """Return a server SSL context with a fresh self-signed certificate for 127.0.0.1."""
+    from cryptography import x509  # noqa: PLC0415 - only the TLS test needs it
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portos-test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "cert.pem"
+    key_path = directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context
