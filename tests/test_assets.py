@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
 
@@ -72,3 +73,40 @@ def test_brand_icon(name: str, size: int) -> None:
         histogram = alpha.histogram()
         opaque = sum(histogram[200:])
         assert opaque > size * size // 4
+
+
+# hassfest's rule list by tier (script/hassfest/quality_scale.py, newest version seen).
+QUALITY_RULES = {
+    "bronze": [
+        "action-setup", "appropriate-polling", "brands", "common-modules", "config-flow",
+        "config-flow-test-coverage", "dependency-transparency", "docs-actions",
+        "docs-conditions", "docs-high-level-description", "docs-installation-instructions",
+        "docs-removal-instructions", "docs-triggers", "entity-event-setup", "entity-unique-id",
+        "has-entity-name", "runtime-data", "test-before-configure", "test-before-setup",
+        "unique-config-entry",
+    ],
+    "silver": [
+        "action-exceptions", "config-entry-unloading", "docs-configuration-parameters",
+        "docs-installation-parameters", "entity-unavailable", "integration-owner",
+        "log-when-unavailable", "parallel-updates", "reauthentication-flow", "test-coverage",
+    ],
+    "gold": [
+        "devices", "diagnostics", "discovery", "discovery-update-info", "docs-data-update",
+        "docs-examples", "docs-known-limitations", "docs-supported-devices",
+        "docs-supported-functions", "docs-troubleshooting", "docs-use-cases", "dynamic-devices",
+        "entity-category", "entity-device-class", "entity-disabled-by-default",
+        "entity-translations", "exception-translations", "icon-translations",
+        "reconfiguration-flow", "repair-issues", "stale-devices",
+    ],
+    "platinum": ["async-dependency", "inject-websession", "strict-typing"],
+}  # fmt: skip
+
+
+def test_quality_scale_states_every_rule() -> None:
+    """quality_scale.yaml states every rule once, and says why for each exempt or todo one."""
+    stated = load_yaml_dict(INTEGRATION / "quality_scale.yaml")["rules"]
+    assert sorted(stated) == sorted(rule for tier in QUALITY_RULES.values() for rule in tier)
+    for name, rule in stated.items():
+        assert rule["status"] in {"done", "todo", "exempt"}, name
+        if rule["status"] != "done":
+            assert rule["comment"].strip(), name
