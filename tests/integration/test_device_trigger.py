@@ -28,10 +28,13 @@ from custom_components.portos.const import (
     DOMAIN,
     EVENT_PORTOS,
 )
+from tests.integration.portos_helpers import wait_for
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant, ServiceCall
     from homeassistant.helpers import device_registry as dr
+
+    from tests.till import Till
 
 pytestmark = pytest.mark.usefixtures("enable_custom_integrations")
 
@@ -385,3 +388,91 @@ async def test_automation_with_invalid_trigger_is_not_set_up(
 
     assert calls == []
     assert "needs the resource orders" in caplog.text
+
+
+# --- end to end: the simulator's till acts, the shop's device triggers run ----------------------
+
+
+@pytest.fixture
+def portos_entry(portos_entry: MockConfigEntry) -> MockConfigEntry:
+    """Return the shared simulator entry, also subscribing to devices (a resource trigger)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=portos_entry.title,
+        unique_id=portos_entry.unique_id,
+        data=dict(portos_entry.data),
+        options={**portos_entry.options, CONF_RESOURCES: ["tickets", "devices"]},
+    )
+
+
+def _notification(action: int, version: int, resource: str = "devices") -> dict[str, Any]:
+    """Return a resource change as the PORTOS hub sends it (P02 edited by admin on P01)."""
+    return {
+        "e": "portos.resources.changed",
+        "s": {"c": None, "u": {"u": "SYSTEM", "d": "SYSTEM", "f": None}},
+        "r": None,
+        "ca": "2026-11-28T10:00:00Z",
+        "ea": None,
+        "p": {
+            "u": {"u": "admin", "d": "P01", "f": None},
+            "n": resource,
+            "a": action,
+            "i": {"i": "d-2", "n": resource, "v": version},
+            "r": [{"id": "d-2", "name": "P02", "_v": version}],
+        },
+    }
+
+
+async def test_every_listed_trigger_runs_end_to_end(
+    hass: HomeAssistant,
+    init_portos: MockConfigEntry,
+    till: Till,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Automations built on each trigger the shop's device lists run when P01 does the thing."""
+    device = device_registry.async_get_device(identifiers={(DOMAIN, init_portos.unique_id)})
+    assert device is not None
+    listed = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
+    # The device's entities add their own (e.g. the hub_connected binary sensor's) besides ours.
+    triggers = [trigger for trigger in listed if trigger[CONF_DOMAIN] == DOMAIN]
+    names = [(trigger[CONF_TYPE], trigger.get(CONF_SUBTYPE)) for trigger in triggers]
+    assert names == [
+        *((trigger, None) for trigger in TICKET_TRIGGERS),
+        ("licence_activated", None),
+        *((trigger, "devices") for trigger in RESOURCE_TRIGGERS),
+    ]
+    calls: list[ServiceCall] = async_mock_service(hass, "test", "automation")
+    await _setup_automation(
+        hass, [{k: v for k, v in trigger.items() if k != "metadata"} for trigger in triggers]
+    )
+
+    table = await till.create_ticket("Table 4")
+    await till.update_ticket(table["id"], name="Table 5")
+    await till.close_ticket(table["id"])
+    bar = await till.create_ticket("Bar 1")
+    await till.delete_ticket(bar["id"])
+    await till.activate_license()
+    # Not subscribed: the coordinator drops it, so no automation may run for it (it is sent first,
+    # on the same connection, so it has been handled once the later ones have).
+    await till.emit(_notification(1, 1, "orders"))
+    for action, version in ((1, 1), (2, 2), (3, 3)):
+        await till.emit(_notification(action, version))
+    await wait_for(hass, lambda: len(calls) >= 9)
+
+    ran = sorted(
+        (names[call.data["index"]], call.data["resource_id"], call.data["platform"])
+        for call in calls
+    )
+    assert ran == sorted(
+        [
+            (("ticket_created", None), table["id"], "device"),
+            (("ticket_created", None), bar["id"], "device"),
+            (("ticket_updated", None), table["id"], "device"),
+            (("ticket_closed", None), table["id"], "device"),
+            (("ticket_deleted", None), bar["id"], "device"),
+            (("licence_activated", None), int(SHOP_ID), "device"),
+            (("resource_created", "devices"), "d-2", "device"),
+            (("resource_updated", "devices"), "d-2", "device"),
+            (("resource_deleted", "devices"), "d-2", "device"),
+        ]
+    )

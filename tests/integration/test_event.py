@@ -7,20 +7,12 @@ import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from homeassistant.components.event import (
     ATTR_EVENT_TYPE,
     ATTR_EVENT_TYPES,
     DATA_COMPONENT as EVENT_COMPONENT,
 )
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import (
-    CONF_PASSWORD,
-    CONF_URL,
-    CONF_USERNAME,
-    CONF_VERIFY_SSL,
-    STATE_UNKNOWN,
-)
+from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 import pytest
@@ -38,24 +30,20 @@ from custom_components.portos.const import (
     ATTR_RESOURCES,
     ATTR_USER,
     ATTR_VERSION,
-    CONF_DEVICE_NAME,
     CONF_EVENT_DETAIL,
-    CONF_RESOURCES,
     DOMAIN,
     EVENT_DETAIL_FULL,
     EVENT_DETAIL_SUMMARY,
     EVENT_PORTOS,
 )
 from custom_components.portos.coordinator import PortosEvent
-from tests.till import Till
+from tests.integration.portos_helpers import TIMEOUT, wait_hub
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from homeassistant.core import Event, HomeAssistant
     from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-    from simulator.server import Simulator
+    from tests.till import Till
 
 SHOP_ID = "12345"
 EVENT_KEYS = {
@@ -71,8 +59,6 @@ EVENT_KEYS = {
     ATTR_RESOURCES,
 }
 ATTRIBUTE_KEYS = (ATTR_EVENT_TYPE, ATTR_RESOURCE_ID, ATTR_VERSION, ATTR_USER, ATTR_DEVICE, "name")
-# How long a notification may take from the till's request to HA (threads, sockets, a busy CI).
-DELIVERY_TIMEOUT = 20.0
 
 
 @pytest.fixture
@@ -82,39 +68,15 @@ def event_detail() -> str:
 
 
 @pytest.fixture
-async def portos_entry(
-    hass: HomeAssistant, simulator: Simulator, event_detail: str
-) -> AsyncIterator[MockConfigEntry]:
-    """Set up a PORTOS entry on the simulator and wait until its hub is live."""
-    entry = MockConfigEntry(
+def portos_entry(portos_entry: MockConfigEntry, event_detail: str) -> MockConfigEntry:
+    """Return the shared simulator entry with this test's event_detail option."""
+    return MockConfigEntry(
         domain=DOMAIN,
-        unique_id=SHOP_ID,
-        title=f"PORTOS {SHOP_ID}",
-        data={
-            CONF_URL: simulator.url,
-            CONF_USERNAME: "admin",
-            CONF_PASSWORD: "portos",
-            CONF_DEVICE_NAME: "HomeAssistant",
-            CONF_VERIFY_SSL: True,
-        },
-        options={CONF_RESOURCES: ["tickets"], CONF_EVENT_DETAIL: event_detail},
+        title=portos_entry.title,
+        unique_id=portos_entry.unique_id,
+        data=dict(portos_entry.data),
+        options={**portos_entry.options, CONF_EVENT_DETAIL: event_detail},
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert await entry.runtime_data.hub.wait_connected(DELIVERY_TIMEOUT)
-    yield entry
-    # Unloading stops the hub's threads before the harness looks for leftovers.
-    await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-
-
-@pytest.fixture
-async def till(simulator: Simulator) -> AsyncIterator[Till]:
-    """Return the P01 cash register, logged in as admin."""
-    async with aiohttp.ClientSession() as session:
-        yield Till(session, simulator.url)
 
 
 def _entity_id(entity_registry: er.EntityRegistry, key: str) -> str:
@@ -142,7 +104,7 @@ class BusEvents:
 
     async def wait_for(self, count: int) -> Event:
         """Wait until `count` events have been fired in all; return the last one."""
-        async with asyncio.timeout(DELIVERY_TIMEOUT):
+        async with asyncio.timeout(TIMEOUT):
             while len(self.events) < count:
                 self._arrived.clear()
                 await self._arrived.wait()
@@ -186,7 +148,7 @@ def _shop_device(device_registry: dr.DeviceRegistry) -> dr.DeviceEntry:
     return device
 
 
-@pytest.mark.usefixtures("portos_entry")
+@pytest.mark.usefixtures("init_portos")
 async def test_entities(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, device_registry: dr.DeviceRegistry
 ) -> None:
@@ -209,7 +171,7 @@ async def test_entities(
         assert state.attributes["friendly_name"] == f"PORTOS {SHOP_ID} {name}"
 
 
-@pytest.mark.usefixtures("portos_entry")
+@pytest.mark.usefixtures("init_portos")
 async def test_ticket_lifecycle(
     hass: HomeAssistant,
     till: Till,
@@ -263,7 +225,7 @@ async def test_ticket_lifecycle(
     assert license_state.state == STATE_UNKNOWN
 
 
-@pytest.mark.usefixtures("portos_entry")
+@pytest.mark.usefixtures("init_portos")
 async def test_ticket_states_follow_each_event(
     hass: HomeAssistant, till: Till, bus: BusEvents, entity_registry: er.EntityRegistry
 ) -> None:
@@ -288,7 +250,7 @@ async def test_ticket_states_follow_each_event(
 
 
 @pytest.mark.parametrize("event_detail", [EVENT_DETAIL_FULL])
-@pytest.mark.usefixtures("portos_entry")
+@pytest.mark.usefixtures("init_portos")
 async def test_full_detail(
     hass: HomeAssistant, till: Till, bus: BusEvents, entity_registry: er.EntityRegistry
 ) -> None:
@@ -310,7 +272,7 @@ async def test_full_detail(
     }
 
 
-@pytest.mark.usefixtures("portos_entry")
+@pytest.mark.usefixtures("init_portos")
 async def test_licence_activation(
     hass: HomeAssistant,
     till: Till,
@@ -354,7 +316,7 @@ async def test_licence_activation(
 
 async def test_last_event_survives_a_reload(
     hass: HomeAssistant,
-    portos_entry: MockConfigEntry,
+    init_portos: MockConfigEntry,
     till: Till,
     bus: BusEvents,
     entity_registry: er.EntityRegistry,
@@ -366,9 +328,8 @@ async def test_last_event_survives_a_reload(
     before = hass.states.get(tickets_id)
     assert before is not None
 
-    assert await hass.config_entries.async_reload(portos_entry.entry_id)
-    await hass.async_block_till_done()
-    assert await portos_entry.runtime_data.hub.wait_connected(DELIVERY_TIMEOUT)
+    assert await hass.config_entries.async_reload(init_portos.entry_id)
+    await wait_hub(hass, init_portos, connected=True)
 
     after = hass.states.get(tickets_id)
     assert after is not None
@@ -376,7 +337,7 @@ async def test_last_event_survives_a_reload(
     assert after.attributes == before.attributes
 
 
-@pytest.mark.usefixtures("portos_entry")
+@pytest.mark.usefixtures("init_portos")
 async def test_events_it_cannot_show_are_ignored(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
