@@ -6,7 +6,6 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import (
-    SOURCE_USER,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -224,7 +223,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": "invalid_auth"}
         except (PortosConnectionError, PortosServerError):
             return {"base": "cannot_connect"}
-        except Exception:  # the flow must answer with a form, whatever went wrong
+        except Exception:  # noqa: BLE001 - the flow must answer with a form, whatever went wrong
             # The message names no URL or login: either could carry a secret.
             LOGGER.exception("Unexpected error while testing the PORTOS login")
             return {"base": "unknown"}
@@ -232,11 +231,9 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         with suppress(PortosError):
             await client.logout()
         data[CONF_URL] = url
-        # Reauth and reconfigure work on an existing entry: another flow for the shop is no reason
-        # to stop them.
-        await self.async_set_unique_id(
-            str(licence.shop_id), raise_on_progress=self.source == SOURCE_USER
-        )
+        # Only a finished test sets the unique id, and the flow ends right after: no other flow
+        # can be holding the shop's id meanwhile, so there is nothing to wait for.
+        await self.async_set_unique_id(str(licence.shop_id), raise_on_progress=False)
         return {}
 
 
