@@ -423,14 +423,14 @@ def _notification(action: int, version: int, resource: str = "devices") -> dict[
     }
 
 
+@pytest.mark.usefixtures("init_portos")
 async def test_every_listed_trigger_runs_end_to_end(
     hass: HomeAssistant,
-    init_portos: MockConfigEntry,
     till: Till,
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """Automations built on each trigger the shop's device lists run when P01 does the thing."""
-    device = device_registry.async_get_device(identifiers={(DOMAIN, init_portos.unique_id)})
+    device = device_registry.async_get_device(identifiers={(DOMAIN, SHOP_ID)})
     assert device is not None
     listed = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     # The device's entities add their own (e.g. the hub_connected binary sensor's) besides ours.
