@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.automation.const import DOMAIN as AUTOMATION_DOMAIN
@@ -19,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.portos import device_trigger
+from custom_components.portos.api.const import RESOURCE_NAMES
 from custom_components.portos.const import (
     ATTR_ACTION,
     ATTR_DEVICE_ID,
@@ -476,3 +479,33 @@ async def test_every_listed_trigger_runs_end_to_end(
             (("resource_deleted", "devices"), "d-2", "device"),
         ]
     )
+
+
+# --- texts ---------------------------------------------------------------------------------------
+
+
+def _translations(language: str) -> dict[str, Any]:
+    """Return a translation file of the integration."""
+    path = Path(device_trigger.__file__).parent / "translations" / f"{language}.json"
+    texts: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return texts
+
+
+@pytest.mark.parametrize("language", ["en", "sk"])
+def test_trigger_texts(language: str) -> None:
+    """Every trigger type, every other resource and every refusal has a text in each language."""
+    texts = _translations(language)
+    automation_texts = texts["device_automation"]
+    assert set(automation_texts["trigger_type"]) == {
+        *device_trigger.FIXED_TRIGGERS,
+        *device_trigger.RESOURCE_TRIGGERS,
+    }
+    assert set(automation_texts["trigger_subtype"]) == set(RESOURCE_NAMES) - {"tickets"}
+    for trigger_type in device_trigger.RESOURCE_TRIGGERS:
+        assert "{subtype}" in automation_texts["trigger_type"][trigger_type]
+    messages = texts["exceptions"]
+    assert "{device_id}" in messages["device_not_portos"]["message"]
+    for placeholder in ("{trigger}", "{subtype}"):
+        assert placeholder in messages["invalid_trigger_subtype"]["message"]
+    for placeholder in ("{trigger}", "{resource}"):
+        assert placeholder in messages["resource_not_subscribed"]["message"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.event import (
@@ -396,3 +398,28 @@ def test_attributes_of_odd_events() -> None:
     }
     nameless = dataclasses.replace(bare, resources=[{"id": "t", "name": ""}])
     assert "name" not in portos_event.ticket_attributes(nameless)
+
+
+@pytest.mark.parametrize("language", ["en", "sk"])
+def test_entity_texts(language: str) -> None:
+    """Each event entity has a name, a text per event type and per attribute it shows."""
+    path = Path(portos_event.__file__).parent / "translations" / f"{language}.json"
+    texts = json.loads(path.read_text(encoding="utf-8"))["entity"]["event"]
+    sample = PortosEvent(
+        event="portos.resources.changed",
+        resource="tickets",
+        action="created",
+        resource_id="t",
+        version=1,
+        user="admin",
+        device="P01",
+        created_at=dt_util.utcnow(),
+        resources=[{"id": "t", "name": "Table 4"}],
+    )
+    assert set(texts) == {description.key for description in portos_event.EVENT_DESCRIPTIONS}
+    for description in portos_event.EVENT_DESCRIPTIONS:
+        entity_texts = texts[description.translation_key]
+        assert entity_texts["name"]
+        attributes = entity_texts["state_attributes"]
+        assert set(attributes["event_type"]["state"]) == set(description.event_types or [])
+        assert set(attributes) == {ATTR_EVENT_TYPE, *description.attributes_fn(sample)}
