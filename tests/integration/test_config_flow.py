@@ -11,7 +11,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
@@ -32,6 +32,7 @@ from custom_components.portos.const import (
     CONF_RESOURCES,
     DOMAIN,
 )
+from tests.integration.portos_helpers import wait_for, wait_hub
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -401,6 +402,34 @@ async def test_reauth_unexpected_error_then_recovers(
     assert result["reason"] == "reauth_successful"
 
 
+async def test_reauth_brings_a_failed_entry_up(
+    hass: HomeAssistant, portos_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """End to end: rejected stored credentials start reauth; finishing it loads the entry."""
+    portos_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        portos_entry, data={**portos_entry.data, CONF_PASSWORD: WRONG_PASSWORD}
+    )
+    assert not await hass.config_entries.async_setup(portos_entry.entry_id)
+    assert portos_entry.state is ConfigEntryState.SETUP_ERROR
+    [flow] = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["step_id"] == "reauth_confirm"
+
+    result = await _configure(
+        hass,
+        flow,
+        {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD, CONF_DEVICE_NAME: "HomeAssistant"},
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await wait_for(hass, lambda: portos_entry.state is ConfigEntryState.LOADED)
+    await wait_hub(hass, portos_entry, connected=True)
+    assert portos_entry.data == _form(simulator.url)
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert await hass.config_entries.async_unload(portos_entry.entry_id)
+
+
 # --- reconfigure ---------------------------------------------------------------------------------
 
 
@@ -463,6 +492,33 @@ async def test_reconfigure_other_shop(
     assert result["reason"] == "unique_id_mismatch"
     assert entry.data == _form(simulator.url)
     assert not mock_setup_entry.mock_calls
+
+
+async def test_reconfigure_reloads_a_running_entry(
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator
+) -> None:
+    """End to end: reconfiguring a loaded entry restarts it with the new settings."""
+    old_client = init_portos.runtime_data.client
+    result = await init_portos.start_reconfigure_flow(hass)
+
+    result = await _configure(
+        hass,
+        result,
+        {
+            CONF_URL: f"{simulator.url}/",
+            CONF_USERNAME: "admin",
+            CONF_DEVICE_NAME: "HomeAssistant",
+            CONF_VERIFY_SSL: False,
+        },
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await wait_for(hass, lambda: init_portos.state is ConfigEntryState.LOADED)
+    assert init_portos.runtime_data.client is not old_client
+    await wait_hub(hass, init_portos, connected=True)
+    assert init_portos.data == _form(simulator.url, **{CONF_VERIFY_SSL: False})
+    assert await hass.config_entries.async_unload(init_portos.entry_id)
 
 
 @pytest.mark.parametrize(("changes", "errors"), FORM_ERROR_CASES + URL_ERROR_CASES)
