@@ -52,7 +52,7 @@ def describe_message(data: Mapping[str, Any]) -> str:
     action = _text(data.get(ATTR_ACTION)) or "changed"
     label = _resource_label(data)
     if resource == LICENSE_RESOURCE:
-        message = f"Licence {action}"
+        message = f"License {action}"
     elif resource == TICKETS:
         message = f"Ticket {label} {action}" if label else f"Ticket {action}"
     else:

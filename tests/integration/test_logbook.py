@@ -108,7 +108,7 @@ async def _humanify(hass: HomeAssistant, events: Iterable[dict[str, Any]]) -> li
                 ATTR_DEVICE: None,
                 ATTR_RESOURCES: [{"shopId": 12345, "remainingDays": 365}],
             },
-            "Licence activated",
+            "License activated",
         ),
         (
             {
