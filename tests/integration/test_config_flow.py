@@ -14,6 +14,7 @@ from unittest.mock import AsyncMock, patch
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
@@ -724,3 +725,17 @@ def test_slovak_mirrors_english(section: str) -> None:
     for key, text in english.items():
         assert set(re.findall(r"{\w+}", slovak[key])) == set(re.findall(r"{\w+}", text)), key
         assert slovak[key] != text, key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_home_assistant_loads_the_texts(hass: HomeAssistant, language: str) -> None:
+    """Home Assistant serves the flow's texts of the custom integration in each language."""
+    doc = json.loads((TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8"))
+    for category in ("config", "options", "selector"):
+        loaded = await async_get_translations(hass, language, category, {DOMAIN})
+        # Missing texts would silently fall back to English; compare with the file itself.
+        expected = {
+            f"component.{DOMAIN}.{category}.{key}": text
+            for key, text in _leaves(doc[category]).items()
+        }
+        assert {key: loaded.get(key) for key in expected} == expected
