@@ -724,7 +724,8 @@ def test_slovak_mirrors_english(section: str) -> None:
     assert set(slovak) == set(english)
     for key, text in english.items():
         assert set(re.findall(r"{\w+}", slovak[key])) == set(re.findall(r"{\w+}", text)), key
-        assert slovak[key] != text, key
+        # A text that is only placeholders (the flow title) reads the same in every language.
+        assert slovak[key] != text or not re.sub(r"{\w+}", "", text).strip(), key
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
