@@ -610,6 +610,26 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     assert entry.options == new
 
 
+async def test_options_flow_reloads_a_running_entry(
+    hass: HomeAssistant, init_portos: MockConfigEntry
+) -> None:
+    """End to end: saved options restart the entry, whose hub subscribes to the new choice."""
+    old_hub = init_portos.runtime_data.hub
+    result = await _start_options_flow(hass, init_portos)
+
+    result = await _submit_options(
+        hass, result, {CONF_RESOURCES: ["tickets", "devices"], CONF_EVENT_DETAIL: "full"}
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await wait_for(hass, lambda: init_portos.state is ConfigEntryState.LOADED)
+    assert init_portos.runtime_data.hub is not old_hub
+    await wait_hub(hass, init_portos, connected=True)
+    wire = [sub.to_wire() for sub in init_portos.runtime_data.hub.subscriptions]
+    assert {"e": "portos.resources.changed", "r": [{"n": "tickets"}, {"n": "devices"}]} in wire
+    assert await hass.config_entries.async_unload(init_portos.entry_id)
+
+
 async def test_options_flow_defaults(hass: HomeAssistant) -> None:
     """An entry without options (made before they existed) is offered the defaults."""
     entry = MockConfigEntry(domain=DOMAIN, unique_id=SHOP_ID, data=_form("http://127.0.0.1:1"))
