@@ -918,14 +918,19 @@ def report(findings: list[Finding], version: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the check from the command line; exit status 1 on any problem."""
+    """Run the check from the command line; exit status 1 on any problem, 2 without a source."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default=HA_VERSION, help="HA release to check against")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="wheel cache")
     parser.add_argument("--source-dir", type=Path, help="an already unpacked HA source root")
     parser.add_argument("--integration", type=Path, default=DEFAULT_INTEGRATION)
     args = parser.parse_args(argv)
-    source = args.source_dir or ensure_source(args.cache_dir, args.version)
+    try:
+        source = args.source_dir or ensure_source(args.cache_dir, args.version)
+    except (OSError, subprocess.SubprocessError, zipfile.BadZipFile) as err:
+        # No registry, no disk space, a broken download: say so plainly instead of a traceback.
+        print(f"cannot get the Home Assistant {args.version} source: {err}", file=sys.stderr)
+        return 2
     findings = check(source, args.integration)
     return 1 if report(findings, args.version) else 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+import subprocess
 import sys
 import textwrap
 from typing import TYPE_CHECKING
@@ -532,3 +533,16 @@ def test_ensure_source_reports_a_download_that_left_no_wheel(
     assert "homeassistant==2099.2.0" in calls[0]
     assert "--only-binary=:all:" in calls[0]
     assert calls[0][calls[0].index("--python-version") + 1] == fc.PYTHON_VERSION
+
+
+def test_main_without_a_source_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed download (no registry) ends with a one-line reason and exit status 2."""
+
+    def failing_run(command: list[str], **_: object) -> None:
+        raise subprocess.CalledProcessError(1, command)
+
+    monkeypatch.setattr("subprocess.run", failing_run)
+    assert fc.main(["--cache-dir", str(tmp_path / "cache"), "--version", "2099.3.0"]) == 2
+    assert "cannot get the Home Assistant 2099.3.0 source" in capsys.readouterr().err
