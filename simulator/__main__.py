@@ -61,5 +61,5 @@ def main(argv: Sequence[str] | None = None, *, started: StartedHook | None = Non
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover - run as a process in test_cli
     sys.exit(main())

@@ -108,7 +108,7 @@ async def licence(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     """`{"status": "Healthy"|"Degraded"|"Unhealthy"}` sets the overall health; null resets it."""
     body = await json_body(request)
-    status = body.get("status") if isinstance(body, dict) else ""
+    status = body.get("status", "") if isinstance(body, dict) else ""
     if status is not None and status not in STATUSES:
         raise validation("status", f"status must be one of {', '.join(STATUSES)} or null.")
     state_of(request).health_override = status

@@ -105,8 +105,7 @@ class DemoDay:
                 self.add_items(ticket)
 
     async def run(self) -> None:
-        """Seed, then make a change at a random pace around the interval, until cancelled."""
-        self.seed()
+        """Make a change at a random pace around the interval, until cancelled."""
         while True:
             await asyncio.sleep(self._interval * self._rng.uniform(0.5, 1.5))
             try:

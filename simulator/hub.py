@@ -89,7 +89,9 @@ class Subscription:
         event = data.get("e")
         if not isinstance(event, str) or not event:
             raise ValueError("The subscription request needs an event name 'e'.")
-        raw_resources = data.get("r") or []
+        raw_resources = data.get("r")
+        if raw_resources is None:
+            raw_resources = []
         if not isinstance(raw_resources, list):
             raise TypeError("'r' must be a list of resources.")
         resources = []
@@ -97,7 +99,9 @@ class Subscription:
             name = item.get("n") if isinstance(item, Mapping) else None
             if not isinstance(name, str) or not name:
                 raise ValueError("Every resource needs a name 'n'.")
-            actions = item.get("a") or []
+            actions = item.get("a")
+            if actions is None:
+                actions = []
             if not isinstance(actions, list) or not all(
                 isinstance(a, str) and a.lower() in ACTION_NAMES.values() for a in actions
             ):
@@ -216,6 +220,8 @@ class HubConnection:
             await asyncio.wait_for(asyncio.shield(writer), _FLUSH_TIMEOUT)
         if not writer.done():
             writer.cancel()
+            # A client that does not read would also hold up the close handshake: cut it.
+            self.abort()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
 
@@ -509,8 +515,9 @@ class Hub:
         async def close(conn: HubConnection) -> None:
             conn.ready = False
             await conn.finish(None)
-            if conn.ws is not None:
-                await conn.ws.close(code=1001, message=b"Server shutting down")
+            if TYPE_CHECKING:
+                assert conn.ws is not None
+            await conn.ws.close(code=1001, message=b"Server shutting down")
 
         await asyncio.gather(*(close(c) for c in targets))
 

@@ -73,6 +73,8 @@ class Simulator:
         self._port = int(runner.addresses[0][1])
         if self.config.demo:
             demo = DemoDay(self.state, self.config.demo_interval)
+            if not self.state.tickets:
+                demo.seed()
             self._demo = asyncio.get_running_loop().create_task(demo.run(), name="portos-sim-demo")
 
     async def stop(self) -> None:
