@@ -1,0 +1,95 @@
+"""The /_sim/ controls: load, emit validation, and the state summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.till import Till, TillError
+
+if TYPE_CHECKING:
+    from simulator.server import Simulator
+    from tests.simulator.conftest import HubFactory
+
+
+async def test_load_makes_changes_and_notifies(
+    hub_factory: HubFactory, till: Till, simulator: Simulator
+) -> None:
+    """`/_sim/load` makes N changes (create, update, close, ...) and replies when done."""
+    client = await hub_factory()
+    await client.subscribe({"e": "portos.resources.changed"})
+    reply = await till.load(7)
+    assert reply["count"] == 7
+    assert reply["elapsed"] >= 0
+    actions = [(await client.event())["p"]["a"] for _ in range(7)]
+    assert actions == [1, 2, 2, 1, 2, 2, 1]
+    assert len(simulator.state.tickets) == 3
+    closed = [t for t in simulator.state.tickets.values() if t["closeDate"] is not None]
+    assert len(closed) == 2
+    assert simulator.state.hub.stats.notifications_sent == 7
+
+
+@pytest.mark.parametrize("rate", [200, 1e9])
+async def test_paced_load(till: Till, simulator: Simulator, rate: float) -> None:
+    """A rate paces the changes (a rate too high to keep up with never sleeps); all are made."""
+    reply = await till.load(6, rate=rate)
+    assert reply["count"] == 6
+    assert len(simulator.state.tickets) == 2
+
+
+async def test_unpaced_load_yields(till: Till, simulator: Simulator) -> None:
+    """An unpaced burst larger than one yield step completes."""
+    assert (await till.load(120, rate=0))["count"] == 120
+    assert len(simulator.state.tickets) == 40
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"count": -1},
+        {"count": "10"},
+        {"count": True},
+        {"count": 10_000_000},
+        {"count": 1, "rate": -5},
+        {"count": 1, "rate": "fast"},
+        {"count": 1, "rate": False},
+        [],
+    ],
+)
+async def test_load_validation(till: Till, body: Any) -> None:
+    """Bad load requests are 400 problems."""
+    with pytest.raises(TillError) as err:
+        await till._control("load", body)
+    assert err.value.status == 400
+    assert err.value.body["errorCode"] == 3
+
+
+async def test_emit_with_no_connections(till: Till) -> None:
+    """Emits report how many connections got them."""
+    assert await till.emit({"e": "x"}) == {"sent": 0}
+    assert await till.emit_raw("x") == {"sent": 0}
+    # An object that merely contains "raw" among other keys is a notification, not raw text.
+    assert await till.emit({"raw": "x", "e": "y"}) == {"sent": 0}
+
+
+async def test_state_summary(hub_factory: HubFactory, till: Till) -> None:
+    """`GET /_sim/state` reports tickets, sessions, pause and each connection."""
+    client = await hub_factory()
+    await client.subscribe({"e": "portos.resources.changed"})
+    await till.create_ticket("Table 1")
+    await client.event()
+    state = await till.state()
+    assert state["tickets"] == 1
+    assert state["sessions"] == 2
+    assert state["paused"] is False
+    assert state["connections"] == [
+        {
+            "id": client.connection_id,
+            "ready": True,
+            "user": "admin",
+            "device": "HomeAssistant",
+            "subscriptions": 1,
+        }
+    ]
+    assert state["stats"] == {"connectionsOpened": 1, "notificationsSent": 1, "invocations": 1}
