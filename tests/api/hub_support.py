@@ -119,7 +119,8 @@ class HubHarness:
 class _Pair:
     """One proxied TCP connection."""
 
-    frozen: bool = False
+    frozen_up: bool = False
+    frozen_down: bool = False
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
 
@@ -150,11 +151,12 @@ class Proxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._ssl)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def freeze(self) -> int:
-        """Freeze every open connection; return how many."""
-        live = [pair for pair in self._pairs if not pair.frozen]
+    def freeze(self, *, down: bool = True) -> int:
+        """Freeze every open connection (only client-to-server with down=False); count them."""
+        live = [pair for pair in self._pairs if not pair.frozen_up]
         for pair in live:
-            pair.frozen = True
+            pair.frozen_up = True
+            pair.frozen_down = down
         return len(live)
 
     async def stop(self) -> None:
@@ -177,26 +179,32 @@ class Proxy:
             pair.writers.append(up_writer)
             self._pairs.append(pair)
             await asyncio.gather(
-                self._pump(reader, up_writer, pair), self._pump(up_reader, writer, pair)
+                self._pump(reader, up_writer, pair, up=True),
+                self._pump(up_reader, writer, pair, up=False),
             )
         except OSError:
             pass
         finally:
             for stream in pair.writers:
                 stream.close()
+            with suppress(ValueError):
+                self._pairs.remove(pair)
             self._handlers.discard(task)
 
     @staticmethod
     async def _pump(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pair: _Pair
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pair: _Pair, *, up: bool
     ) -> None:
+        def frozen() -> bool:
+            return pair.frozen_up if up else pair.frozen_down
+
         with suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
-                if pair.frozen:
+                if frozen():
                     continue
                 writer.write(data)
                 await writer.drain()
-        if not pair.frozen:
+        if not frozen():
             writer.close()
 
 

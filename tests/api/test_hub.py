@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import logging
+import socket
 import threading
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 
@@ -199,6 +201,9 @@ async def test_malformed_frames_and_notifications_are_counted_and_survived(
     await till.emit_raw('{"type": 1, "target": "Shutdown", "arguments": []}\x1e')
     await till.emit_raw('{"type": 1, "target": "OnEvent", "arguments": []}\x1e')
     await till.emit_raw('{"type": 1, "target": "OnEvent", "arguments": "x"}\x1e')
+    # Completions nobody waits for (one with an error) are not bad input: debug only.
+    await till.emit_raw('{"type": 3, "invocationId": "stray", "error": "boom"}\x1e')
+    await till.emit_raw('{"type": 3, "invocationId": "stray", "result": null}\x1e')
     await till.emit({"e": EVENT_RESOURCES_CHANGED, "ca": CREATED_AT})  # no payload
     await till.emit({"e": "portos.unknown.event", "ca": CREATED_AT, "p": {"x": 1}})
     await till.create_ticket("After the noise")
@@ -226,6 +231,29 @@ async def test_malformed_frames_and_notifications_are_counted_and_survived(
     assert len([w for w in warnings if "unknown event" in w]) == 1
     debug = [r.getMessage() for r in hub_records if r.levelno == logging.DEBUG]
     assert any("malformed hub message" in d for d in debug)
+    assert any("nobody waits for (error: boom)" in d for d in debug)
+
+
+async def test_rejected_subscriptions_are_reported_and_the_hub_stays_connected(
+    simulator: Simulator, harness: HarnessFactory, till: Till
+) -> None:
+    """A Subscribe the server refuses (at connect or later) is an on_error, not a reconnect."""
+    item = await harness(simulator.url)
+    no_event = Subscription("")
+    bad_action = Subscription(
+        EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets", ("closed",)),)
+    )
+    await item.hub.subscribe(no_event)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    await item.hub.subscribe(bad_action)
+    assert [type(err) for err in item.errors] == [PortosServerError, PortosServerError]
+    assert "event name" in str(item.errors[0])
+    assert "actions among created, updated, deleted" in str(item.errors[1])
+    stats = item.hub.stats
+    assert (stats.errors, stats.connects, stats.disconnects) == (2, 1, 0)
+    await till.create_ticket("Still subscribed")
+    await until(lambda: len(item.notifications) == 1)
 
 
 async def test_callback_errors_are_logged_and_do_not_stop_delivery(
@@ -357,7 +385,7 @@ async def test_stop_does_not_wait_for_a_silent_server(
     sim = await simulator_factory(keepalive=3600, client_timeout=3600)
     item = await harness(sim.url, keepalive=3600, stop_timeout=5)
     await item.start()
-    assert len(signalrcore_threads()) == 2  # reader and pinger
+    await until(lambda: len(signalrcore_threads()) == 2)  # reader and pinger
     await asyncio.wait_for(item.hub.stop(), 30)
     assert signalrcore_threads() == []
 
@@ -397,7 +425,8 @@ async def test_no_token_reaches_any_log_record(
 def test_secret_filter_redacts_bearer_jwt_and_known_secrets() -> None:
     """The filter rewrites a record holding a secret and leaves others alone."""
     logger = logging.getLogger(SIGNALRCORE_LOGGER)
-    assert SECRET_FILTER in logger.filters
+    hub_module._install_secret_filter()  # idempotent: still one filter
+    assert logger.filters.count(SECRET_FILTER) == 1
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
     SECRET_FILTER.add("plain-secret-value")
     SECRET_FILTER.add("")
@@ -423,6 +452,62 @@ def test_secret_filter_redacts_bearer_jwt_and_known_secrets() -> None:
         SECRET_FILTER.discard("plain-secret-value")
         SECRET_FILTER.discard(None)
     assert "plain-secret-value" in SECRET_FILTER.redact("plain-secret-value")
+
+
+async def test_teardown_copes_with_half_built_connections() -> None:
+    """A connection that failed half-way (no transport, client, socket or started thread)."""
+    link = hub_module._Link(1, asyncio.get_running_loop())
+    link.note_thread()  # not a signalrcore thread: never joined
+    assert link.threads == set()
+    hub_module._dispose_blocking(link, 0.1)  # nothing was built
+    assert link.closed
+    bare = SimpleNamespace(manually_closing=False, _client=None)
+    link.conn = SimpleNamespace(transport=bare)
+    hub_module._dispose_blocking(link, 0.1)
+    assert bare.manually_closing
+    ours, theirs = socket.socketpair()
+    with theirs:
+        unread = SimpleNamespace(is_closing=False, running=True, sock=ours, recv_thread=None)
+        link.conn = SimpleNamespace(
+            transport=SimpleNamespace(manually_closing=False, _client=unread)
+        )
+        hub_module._dispose_blocking(link, 0.1)
+        assert ours.fileno() == -1  # shut down and closed
+        assert theirs.recv(1) == b""
+    never_started = threading.Thread(target=print, name="Signalrcore never started")
+    client = SimpleNamespace(is_closing=False, running=True, sock=None, recv_thread=never_started)
+    link.conn = SimpleNamespace(
+        transport=SimpleNamespace(manually_closing=False, _client=client, connection_checker=None)
+    )
+    hub_module._dispose_blocking(link, 0.05)
+    assert client.is_closing
+    assert not client.running
+    assert never_started in link.threads
+
+
+async def test_sends_and_stale_callbacks_on_a_gone_connection() -> None:
+    """Sending on a closed connection fails typed; callbacks of an old connection are ignored."""
+
+    async def provider(_force_new: bool) -> str:
+        return "token"  # pragma: no cover - never called
+
+    hub = PortosHub("http://127.0.0.1:1/signalr/v1/mainHub", provider, on_notification=print)
+    link = hub_module._Link(1, asyncio.get_running_loop())
+    with pytest.raises(PortosConnectionError, match="closed"):
+        hub._invoke_blocking(link, "Subscribe", {}, "1")
+
+    class Broken:
+        def invoke(self, *_args: Any, **_kwargs: Any) -> None:
+            raise ValueError("Cannot connect to SignalR hub. Unable to transmit messages")
+
+    link.conn = Broken()  # type: ignore[assignment]
+    with pytest.raises(PortosConnectionError, match="ValueError"):
+        hub._invoke_blocking(link, "Subscribe", {}, "1")
+
+    # `link` is not the hub's current connection: nothing is counted or delivered.
+    hub._on_frame(link, [("not JSON", "'x'")], ["'Shutdown'"], "bye")
+    hub._on_event(link, [{"e": "portos.unknown", "ca": CREATED_AT}])
+    assert hub.stats == HubStats()
 
 
 def test_start_errors_map_to_portos_errors() -> None:

@@ -150,8 +150,16 @@ _install_secret_filter()
 # --- the typed boundary to signalrcore ----------------------------------------------------------
 
 
+class _Transport(Protocol):
+    """signalrcore's WebsocketTransport: only its switch for automatic reconnects."""
+
+    manually_closing: bool
+
+
 class _Connection(Protocol):
     """The part of signalrcore's BaseHubConnection this module calls."""
+
+    transport: _Transport
 
     def start(self) -> bool:
         """Negotiate, connect and send the handshake (blocking)."""
@@ -296,9 +304,10 @@ class HubStats:
 class _Link:
     """One signalrcore connection and every thread it started; threads only set flags here."""
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, loop: asyncio.AbstractEventLoop) -> None:
         """Create the bookkeeping of connection attempt `number`."""
         self.number = number
+        self.loop = loop
         # Shared with signalrcore's and executor threads (plain flags, sets and a lock).
         self.conn: _Connection | None = None
         self.closed = False
@@ -330,35 +339,37 @@ def _dispose_blocking(link: _Link, timeout: float) -> None:
     """
     deadline = time.monotonic() + timeout
     link.closed = True
-    if not link.lock.acquire(timeout=timeout):
+    # Another teardown of this link holds the lock for at most its own `timeout`.
+    with link.lock:
+        _dispose_locked(link, deadline)
+
+
+def _dispose_locked(link: _Link, deadline: float) -> None:
+    """Do the teardown of _dispose_blocking with the link's lock held."""
+    link.start_done.wait(max(0.0, deadline - time.monotonic()))
+    transport = getattr(link.conn, "transport", None)
+    if transport is None:
         return
-    try:
-        link.start_done.wait(max(0.0, deadline - time.monotonic()))
-        transport = getattr(link.conn, "transport", None)
-        if transport is None:
-            return
-        transport.manually_closing = True
-        _stop_pinger(link, transport)
-        client = getattr(transport, "_client", None)
-        if client is not None:
-            # Marked as closing, its reader exits quietly instead of reporting an error.
-            client.is_closing = True
-            client.running = False
-            sock = getattr(client, "sock", None)
-            if sock is not None:
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                with suppress(OSError):
-                    sock.close()
-            reader = getattr(client, "recv_thread", None)
-            if isinstance(reader, threading.Thread):
-                link.threads.add(reader)
-        _join(link.threads, deadline)
-        # The reader may have started the pinger while we were shutting down: stop it again.
-        _stop_pinger(link, transport)
-        _join(link.threads, deadline)
-    finally:
-        link.lock.release()
+    transport.manually_closing = True
+    _stop_pinger(link, transport)
+    client = getattr(transport, "_client", None)
+    if client is not None:
+        # Marked as closing, its reader exits quietly instead of reporting an error.
+        client.is_closing = True
+        client.running = False
+        sock = getattr(client, "sock", None)
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with suppress(OSError):
+                sock.close()
+        reader = getattr(client, "recv_thread", None)
+        if isinstance(reader, threading.Thread):
+            link.threads.add(reader)
+    _join(link.threads, deadline)
+    # The reader may have started the pinger while we were shutting down: stop it again.
+    _stop_pinger(link, transport)
+    _join(link.threads, deadline)
 
 
 def _stop_pinger(link: _Link, transport: object) -> None:
@@ -374,10 +385,8 @@ def _stop_pinger(link: _Link, transport: object) -> None:
 
 def _join(threads: set[threading.Thread], deadline: float) -> None:
     """Join every thread but the current one until the deadline."""
-    current = threading.current_thread()
+    # Only signalrcore's threads are in the set, and the teardown never runs on one of them.
     for thread in list(threads):
-        if thread is current:
-            continue
         # signalrcore creates a thread object a moment before it starts it.
         while thread.ident is None and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -607,23 +616,21 @@ class PortosHub:
             self._token = token
         loop = self._running_loop()
         self._links += 1
-        link = _Link(self._links)
+        link = _Link(self._links, loop)
         self._link = link
         link.start_done.clear()
         try:
             async with asyncio.timeout(self._reply_timeout):
                 await loop.run_in_executor(None, self._connect_blocking, link, token)
-                while not link.open and link.lost_reason is None:
+                # signalrcore reports nothing for a connection lost (or a handshake refused)
+                # before the handshake completed: only the timeout ends this wait then.
+                while not link.open:
                     link.wakeup.clear()
                     await link.wakeup.wait()
         except TimeoutError as err:
             raise PortosConnectionError("Timed out connecting to the hub") from err
-        except PortosError:
-            raise
         except Exception as err:
             raise map_start_error(err) from err
-        if link.lost_reason is not None:
-            raise PortosConnectionError(f"Hub closed during the handshake: {link.lost_reason}")
         async with self._sub_lock:
             self._live = link
             for subscription in list(self._subscriptions):
@@ -641,17 +648,12 @@ class PortosHub:
     def _connect_blocking(self, link: _Link, token: str) -> None:
         """Build and start a signalrcore connection (executor: all of it blocks)."""
         try:
-            signalr = _load_signalrcore()
-            if link.closed:
-                return
-            conn = self._build(signalr, link, token)
+            conn = self._build(_load_signalrcore(), link, token)
             link.conn = conn
             conn.start()
             # Its automatic reconnect (old token, lost subscriptions, can hang forever) stays off;
             # we configured it only for the keep-alive pinger, which keeps running.
-            transport = getattr(conn, "transport", None)
-            if transport is not None:
-                transport.manually_closing = True
+            conn.transport.manually_closing = True
         finally:
             link.start_done.set()
             if link.closed:
@@ -722,29 +724,22 @@ class PortosHub:
         await self._running_loop().run_in_executor(
             None, _dispose_blocking, link, self._stop_timeout
         )
-        if self._link is link:
-            self._link = None
+        self._link = None
 
     def _forget_link(self, link: _Link) -> None:
         """Stop using a connection: no more sends, its waiting replies fail."""
         link.closed = True
         if self._live is link:
             self._live = None
-        for future in link.pending.values():
-            if not future.done():
-                future.set_exception(PortosConnectionError("Hub connection closed"))
-        link.pending.clear()
+        _fail_pending(link)
 
     # --- from signalrcore's threads to the loop -------------------------------------------------
 
     def _from_thread(self, callback: Callable[..., None], link: _Link, *args: Any) -> None:  # noqa: ANN401
         """Hand a call from a signalrcore thread to the loop; never raise into signalrcore."""
         link.note_thread()
-        loop = self._loop
-        if loop is None:
-            return
         with suppress(RuntimeError):  # the loop is closed: nobody is listening any more
-            loop.call_soon_threadsafe(callback, link, *args)
+            link.loop.call_soon_threadsafe(callback, link, *args)
 
     def _from_thread_completion_error(self, link: _Link, message: object) -> None:
         """Receive a completion that carries an error (a hub method threw) from signalrcore."""
@@ -804,9 +799,10 @@ class PortosHub:
 
     def _lose(self, link: _Link, reason: str) -> None:
         """The connection is gone (closed, taken over by signalrcore's reconnect, or broken)."""
-        if link.lost_reason is None:
-            link.lost_reason = reason
+        link.lost_reason = link.lost_reason or reason
         link.wakeup.set()
+        # No completion can come any more: do not let a Subscribe wait for its timeout.
+        _fail_pending(link)
 
     def _on_frame(
         self,
@@ -834,14 +830,14 @@ class PortosHub:
     def _on_completion(self, link: _Link, invocation_id: str | None, error: str | None) -> None:
         """A Subscribe/Unsubscribe completed (error set when the hub method failed)."""
         future = link.pending.pop(invocation_id or "", None)
-        if future is None or future.done():
-            if error is not None and link is self._link:
-                LOGGER.debug("Hub reported an error: %s", _excerpt(error))
+        if future is None:
+            LOGGER.debug("Hub completed an invocation nobody waits for (error: %s)", error)
             return
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(PortosServerError(f"Hub refused the request: {error[:200]}"))
+        with suppress(asyncio.InvalidStateError):  # already failed by a lost connection
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(PortosServerError(f"Hub refused the request: {error[:200]}"))
 
     def _on_event(self, link: _Link, arguments: object) -> None:
         """An OnEvent invocation: parse and deliver its notification."""
@@ -896,6 +892,14 @@ class PortosHub:
             callback(value)
         except Exception:
             LOGGER.exception("Error in a PORTOS hub callback")
+
+
+def _fail_pending(link: _Link) -> None:
+    """Fail every invocation still waiting for its completion on a gone connection."""
+    for future in link.pending.values():
+        with suppress(asyncio.InvalidStateError):
+            future.set_exception(PortosConnectionError("Hub connection closed"))
+    link.pending.clear()
 
 
 def _first_argument(arguments: object) -> object:

@@ -1,0 +1,324 @@
+"""PortosHub when the network or the server misbehaves: drops, restarts, silence, tokens, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import pytest
+
+from custom_components.portos.api.models import (
+    EVENT_RESOURCES_CHANGED,
+    Subscription,
+    SubscriptionResource,
+)
+from tests.api.hub_support import (
+    HubHarness,
+    Proxy,
+    self_signed_server_context,
+    signalrcore_threads,
+    until,
+)
+from tests.till import Till
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from simulator.server import Simulator
+
+ALL_TICKETS = Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets"),))
+
+type HarnessFactory = Callable[..., Awaitable[HubHarness]]
+type SimulatorFactory = Callable[..., Awaitable[Simulator]]
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
+    """Yield an aiohttp session for the client and the till."""
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+@pytest.fixture
+async def harness(session: aiohttp.ClientSession) -> AsyncIterator[HarnessFactory]:
+    """Return a factory of hub harnesses; every hub is stopped after the test."""
+    made: list[HubHarness] = []
+
+    async def factory(url: str, **kwargs: Any) -> HubHarness:
+        made.append(HubHarness(session, url, **kwargs))
+        return made[-1]
+
+    yield factory
+    for item in made:
+        await item.hub.stop()
+    assert signalrcore_threads() == []
+
+
+@pytest.fixture
+async def proxies() -> AsyncIterator[Callable[..., Awaitable[Proxy]]]:
+    """Return a factory of started proxies; all are stopped after the test."""
+    made: list[Proxy] = []
+
+    async def factory(port: int, **kwargs: Any) -> Proxy:
+        proxy = Proxy(port, **kwargs)
+        await proxy.start()
+        made.append(proxy)
+        return proxy
+
+    yield factory
+    for proxy in made:
+        await proxy.stop()
+
+
+async def connects_reach(item: HubHarness, count: int) -> None:
+    """Wait until the hub has connected `count` times."""
+    await until(lambda: item.hub.stats.connects == count, what=f"{count} connects")
+
+
+async def ticket_arrives(item: HubHarness, till: Till, name: str) -> None:
+    """Create a ticket and wait for its notification."""
+    await till.create_ticket(name)
+    await until(lambda: name in [n for _, n, _ in item.events()], what=name)
+
+
+async def test_reconnects_after_drop_with_subscriptions_restored(
+    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+) -> None:
+    """An abrupt drop is noticed at once; the new connection has the subscriptions again."""
+    till = Till(session, simulator.url)
+    item = await harness(simulator.url)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    await ticket_arrives(item, till, "Before")
+    for round_ in range(3):
+        await till.drop_hub()
+        await connects_reach(item, round_ + 2)
+        await ticket_arrives(item, till, f"After drop {round_}")
+    assert item.changes == [True, False] * 3 + [True]
+    stats = item.hub.stats
+    assert (stats.connects, stats.disconnects) == (4, 3)
+    # The same token was still good: no 401, no fresh login.
+    assert not any(force_new for force_new, _ in item.tokens)
+
+
+async def test_reconnects_after_a_server_restart(
+    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+) -> None:
+    """The server going away (close frames, then refused connections) and coming back."""
+    till = Till(session, simulator.url)
+    item = await harness(simulator.url)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    await simulator.stop()
+    await until(lambda: item.changes == [True, False])
+    await until(lambda: item.hub.stats.errors >= 2)  # refused while it is down
+    assert "Cannot reach the hub" in (item.hub.stats.last_error or "")
+    await simulator.start()
+    await until(lambda: item.hub.connected)
+    await ticket_arrives(item, till, "After restart")
+    assert item.hub.stats.connects == 2
+
+
+async def test_idle_connection_survives_three_client_timeouts(
+    simulator_factory: SimulatorFactory, harness: HarnessFactory, session: aiohttp.ClientSession
+) -> None:
+    """The pinger of signalrcore keeps an idle connection alive past the server's client timeout."""
+    sim = await simulator_factory(keepalive=1, client_timeout=2)
+    till = Till(session, sim.url)
+    item = await harness(sim.url, keepalive=1.0)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    await asyncio.sleep(3 * 2 + 0.5)
+    stats = item.hub.stats
+    assert (stats.connects, stats.disconnects, stats.errors) == (1, 0, 0)
+    await ticket_arrives(item, till, "Still here")
+    assert item.changes == [True]
+
+
+async def test_short_token_lifetime_keeps_connection_and_reconnects_with_fresh_token(
+    simulator_factory: SimulatorFactory, harness: HarnessFactory, session: aiohttp.ClientSession
+) -> None:
+    """A connection outlives its token (as ASP.NET does); a reconnect uses a fresh one."""
+    sim = await simulator_factory(token_lifetime=2, keepalive=1, client_timeout=3)
+    till = Till(session, sim.url)
+    item = await harness(sim.url, keepalive=1.0)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    await asyncio.sleep(2.5)  # the token has expired by now
+    await ticket_arrives(item, till, "Token expired")
+    assert item.hub.stats.connects == 1
+    await till.drop_hub()
+    await until(lambda: item.hub.stats.connects == 2)
+    await ticket_arrives(item, till, "Fresh token")
+    first, second = item.tokens[0][1], item.tokens[-1][1]
+    assert first != second
+    assert item.errors == []
+
+
+async def test_expired_tokens_then_drop_reconnects_after_401_with_forced_login(
+    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+) -> None:
+    """Tokens revoked mid-connection: the open connection lives; the reconnect re-logs in."""
+    till = Till(session, simulator.url)
+    item = await harness(simulator.url)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    await till.expire_tokens()
+    await ticket_arrives(item, till, "Revoked but open")
+    await till.drop_hub()
+    await until(lambda: item.hub.stats.connects == 2)
+    await ticket_arrives(item, till, "After re-login")
+    flags = [force_new for force_new, _ in item.tokens]
+    assert flags == [False, False, True]
+    assert item.tokens[0][1] == item.tokens[1][1] != item.tokens[2][1]
+    assert item.errors == []  # a fresh login fixed it: nothing for reauth
+    assert "401" in (item.hub.stats.last_error or "")
+
+
+async def test_dead_server_is_detected_and_replaced(
+    simulator_factory: SimulatorFactory,
+    harness: HarnessFactory,
+    proxies: Callable[..., Awaitable[Proxy]],
+    session: aiohttp.ClientSession,
+) -> None:
+    """A path that silently stops carrying anything: the watchdog replaces the connection."""
+    sim = await simulator_factory(keepalive=0.5)
+    proxy = await proxies(sim.port)
+    till = Till(session, sim.url)
+    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=0.5)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    await ticket_arrives(item, till, "Before the freeze")
+    assert proxy.freeze() >= 1
+    # Nothing marks the frozen connection as closed; only the silence gives it away.
+    await until(lambda: item.hub.stats.connects == 2)
+    assert "silent" in (item.hub.stats.last_error or "")
+    await ticket_arrives(item, till, "After the freeze")
+    assert item.changes == [True, False, True]
+
+
+async def test_subscribe_on_a_silently_dead_connection_is_sent_after_reconnect(
+    simulator_factory: SimulatorFactory,
+    harness: HarnessFactory,
+    proxies: Callable[..., Awaitable[Proxy]],
+    session: aiohttp.ClientSession,
+) -> None:
+    """A Subscribe whose completion never comes replaces the connection and is re-sent."""
+    sim = await simulator_factory(keepalive=0.5)
+    proxy = await proxies(sim.port)
+    till = Till(session, sim.url)
+    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=0.5)
+    await item.start()
+    proxy.freeze()
+    await item.hub.subscribe(ALL_TICKETS)  # returns once the connection is given up
+    await until(lambda: item.hub.connected and item.hub.stats.connects == 2)
+    await ticket_arrives(item, till, "Subscribed late")
+
+
+async def test_subscribe_without_completion_replaces_the_connection(
+    simulator_factory: SimulatorFactory,
+    harness: HarnessFactory,
+    proxies: Callable[..., Awaitable[Proxy]],
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Half-open path: the server's pings still arrive but our Subscribe is never answered."""
+    sim = await simulator_factory(keepalive=0.5)
+    proxy = await proxies(sim.port)
+    till = Till(session, sim.url)
+    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=0.5)
+    await item.start()
+    proxy.freeze(down=False)
+    await item.hub.subscribe(ALL_TICKETS)  # gives the connection up after the reply timeout
+    await until(lambda: item.hub.connected and item.hub.stats.connects == 2)
+    assert "Subscribe not confirmed" in caplog.text
+    await ticket_arrives(item, till, "Answered at last")
+
+
+async def test_server_that_never_answers_times_out_and_stop_stays_bounded(
+    simulator: Simulator, harness: HarnessFactory
+) -> None:
+    """A server that accepts TCP and says nothing: the attempt times out; stop() returns."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def mute(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        item = await harness(
+            simulator.url,
+            hub_url=f"http://127.0.0.1:{port}/signalr/v1/mainHub",
+            stop_timeout=0.2,
+        )
+        await item.hub.start()
+        await until(lambda: item.hub.stats.errors >= 1)
+        assert item.hub.stats.last_error == "Timed out connecting to the hub"
+        # signalrcore's negotiate has no timeout: its thread is still blocked, stop() is not.
+        await asyncio.wait_for(item.hub.stop(), 5)
+    finally:
+        for writer in accepted:
+            writer.close()  # unblocks the executor thread stuck in negotiate
+        server.close()
+        await server.wait_closed()
+
+
+async def test_server_close_message_is_a_lost_connection(
+    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+) -> None:
+    """A SignalR close message ends the connection; the hub reconnects."""
+    till = Till(session, simulator.url)
+    item = await harness(simulator.url)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    await till.emit_raw('{"type": 7, "error": "Server is going down"}\x1e')
+    await until(lambda: item.hub.stats.connects == 2)
+    await ticket_arrives(item, till, "After close")
+    assert item.hub.stats.disconnects == 1
+
+
+async def test_signalrcore_own_reconnect_is_treated_as_a_lost_connection(
+    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+) -> None:
+    """Should signalrcore ever reconnect on its own, the hub replaces that connection."""
+    till = Till(session, simulator.url)
+    item = await harness(simulator.url)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    link = item.hub._link
+    assert link is not None
+    transport: Any = getattr(link.conn, "transport", None)
+    transport.manually_closing = False  # what the hub switched off after start()
+    await till.drop_hub()
+    await until(lambda: item.hub.stats.connects == 2)
+    await ticket_arrives(item, till, "After its reconnect")
+    assert item.changes == [True, False, True]
+
+
+async def test_tls_certificate_checks_follow_verify_ssl(
+    simulator: Simulator,
+    harness: HarnessFactory,
+    proxies: Callable[..., Awaitable[Proxy]],
+    session: aiohttp.ClientSession,
+    tmp_path: Path,
+) -> None:
+    """A self-signed certificate is refused by default and accepted with verify_ssl=False."""
+    context = await asyncio.to_thread(self_signed_server_context, tmp_path)
+    proxy = await proxies(simulator.port, ssl_context=context)
+    hub_url = f"{proxy.url}/signalr/v1/mainHub"
+    till = Till(session, simulator.url)
+
+    strict = await harness(simulator.url, hub_url=hub_url)
+    await strict.hub.start()
+    await until(lambda: strict.hub.stats.errors >= 1)
+    assert "CERTIFICATE_VERIFY_FAILED" in (strict.hub.stats.last_error or "")
+    assert not strict.hub.connected
+    await strict.hub.stop()
+
+    relaxed = await harness(simulator.url, hub_url=hub_url, verify_ssl=False)
+    await relaxed.hub.subscribe(ALL_TICKETS)
+    await relaxed.start()
+    await ticket_arrives(relaxed, till, "Over TLS")
