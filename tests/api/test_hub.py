@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import logging
 import socket
+import subprocess
+import sys
 import threading
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -458,7 +460,7 @@ async def test_teardown_copes_with_half_built_connections() -> None:
     """A connection that failed half-way (no transport, client, socket or started thread)."""
     link = hub_module._Link(1, asyncio.get_running_loop())
     link.note_thread()  # not a signalrcore thread: never joined
-    assert link.threads == set()
+    assert link.threads == []
     hub_module._dispose_blocking(link, 0.1)  # nothing was built
     assert link.closed
     bare = SimpleNamespace(manually_closing=False, _client=None)
@@ -557,3 +559,13 @@ def test_hub_stats_defaults() -> None:
     assert not hub.connected
     assert hub.subscriptions == ()
     assert {EVENT_RESOURCES_CHANGED, EVENT_LICENCE_ACTIVATED} == hub_module.KNOWN_EVENTS
+
+
+def test_importing_the_hub_does_not_import_signalrcore() -> None:
+    """The ~200 ms signalrcore import happens in the executor on first connect, not at import."""
+    code = (
+        "import sys; import custom_components.portos.api.hub; "
+        "sys.exit(int(any(m.startswith('signalrcore') for m in sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, timeout=60)  # noqa: S603
+    assert result.returncode == 0

@@ -311,7 +311,8 @@ class _Link:
         # Shared with signalrcore's and executor threads (plain flags, sets and a lock).
         self.conn: _Connection | None = None
         self.closed = False
-        self.threads: set[threading.Thread] = set()
+        self._threads: set[threading.Thread] = set()
+        self._threads_lock = threading.Lock()
         self.lock = threading.Lock()
         self.start_done = threading.Event()
         self.start_done.set()
@@ -323,11 +324,18 @@ class _Link:
         self.sent: set[Subscription] = set()
         self.pending: dict[str, asyncio.Future[None]] = {}
 
-    def note_thread(self) -> None:
-        """Remember the calling signalrcore thread so the teardown can join it."""
-        thread = threading.current_thread()
+    def note_thread(self, thread: threading.Thread | None = None) -> None:
+        """Remember a signalrcore thread (default: the calling one) so the teardown joins it."""
+        thread = thread or threading.current_thread()
         if thread.name.startswith(_SIGNALRCORE_THREAD_PREFIX):
-            self.threads.add(thread)
+            with self._threads_lock:
+                self._threads.add(thread)
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """Return the signalrcore threads seen so far."""
+        with self._threads_lock:
+            return list(self._threads)
 
 
 def _dispose_blocking(link: _Link, timeout: float) -> None:
@@ -365,7 +373,7 @@ def _dispose_locked(link: _Link, deadline: float) -> None:
                 sock.close()
         reader = getattr(client, "recv_thread", None)
         if isinstance(reader, threading.Thread):
-            link.threads.add(reader)
+            link.note_thread(reader)
     _join(link.threads, deadline)
     # The reader may have started the pinger while we were shutting down: stop it again.
     _stop_pinger(link, transport)
@@ -380,13 +388,13 @@ def _stop_pinger(link: _Link, transport: object) -> None:
     checker.running = False
     thread = getattr(checker, "_thread", None)
     if isinstance(thread, threading.Thread):
-        link.threads.add(thread)
+        link.note_thread(thread)
 
 
-def _join(threads: set[threading.Thread], deadline: float) -> None:
-    """Join every thread but the current one until the deadline."""
-    # Only signalrcore's threads are in the set, and the teardown never runs on one of them.
-    for thread in list(threads):
+def _join(threads: list[threading.Thread], deadline: float) -> None:
+    """Join the threads until the deadline."""
+    # Only signalrcore's threads are listed, and the teardown never runs on one of them.
+    for thread in threads:
         # signalrcore creates a thread object a moment before it starts it.
         while thread.ident is None and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -484,6 +492,7 @@ class PortosHub:
             self._forget_link(link)
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, _dispose_blocking, link, self._stop_timeout)
+            self._link = None
         if self._connected:
             self._connected = False
             self._connected_event.clear()
