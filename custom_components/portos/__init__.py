@@ -1,0 +1,93 @@
+"""The PORTOS integration: a point-of-sale server's tickets, licence and health, pushed live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.const import (
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+    Platform,
+)
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .api import PortosAuthenticationError, PortosClient, PortosError, PortosWrongDeviceTypeError
+from .const import CONF_DEVICE_NAME, DEFAULT_DEVICE_NAME, DOMAIN, LOGGER
+from .coordinator import PortosConfigEntry, PortosCoordinator, PortosRuntimeData
+from .entity import portos_device_info
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: PortosConfigEntry) -> bool:
+    """Log in, take the REST snapshot, set up the entities and run the hub."""
+    client = PortosClient(
+        async_get_clientsession(hass, entry.data.get(CONF_VERIFY_SSL, True)),
+        entry.data[CONF_URL],
+        entry.data[CONF_USERNAME],
+        entry.data[CONF_PASSWORD],
+        entry.data.get(CONF_DEVICE_NAME, DEFAULT_DEVICE_NAME),
+    )
+    try:
+        await client.login()
+    except PortosWrongDeviceTypeError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="wrong_device_type",
+            translation_placeholders={"device_name": err.device_name, "env_name": err.env_name},
+        ) from err
+    except PortosAuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except PortosError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    coordinator = PortosCoordinator(hass, entry, client)
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except (ConfigEntryNotReady, ConfigEntryAuthFailed):
+        # Each retry logs in again: end this session so the server does not collect them.
+        await _async_logout(client)
+        raise
+    entry.runtime_data = PortosRuntimeData(
+        client=client, hub=coordinator.hub, coordinator=coordinator
+    )
+
+    # The device exists before the first notification, so bus events always carry its id.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **portos_device_info(coordinator)
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await coordinator.async_start()
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: PortosConfigEntry) -> bool:
+    """Unload the entities; the hub, timers and session stop through the entry's unload hooks."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def _async_update_listener(hass: HomeAssistant, entry: PortosConfigEntry) -> None:
+    """Reload when the options change (they decide the hub's subscriptions)."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def _async_logout(client: PortosClient) -> None:
+    """End a server session, ignoring a server that cannot be reached."""
+    try:
+        await client.logout()
+    except PortosError as err:
+        LOGGER.debug("Logging out of PORTOS failed: %s", err)

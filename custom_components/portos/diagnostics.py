@@ -1,0 +1,102 @@
+"""Diagnostics of a PORTOS config entry; credentials, tokens and the server address redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
+from yarl import URL
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import PortosConfigEntry
+
+TO_REDACT: Final = {
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    "token",
+    "tokenId",
+    "refresh_token",
+    "refreshToken",
+    "access_token",
+    "configuration_url",
+}
+
+
+def _iso(value: datetime | None) -> str | None:
+    """Return a timestamp as ISO 8601 text."""
+    return None if value is None else value.isoformat()
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: PortosConfigEntry,
+) -> dict[str, Any]:
+    """Return the entry, the hub's counters, counts, licence, health and notification counts."""
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    data = coordinator.data
+    hub = runtime.hub
+    host = URL(runtime.client.url).host or runtime.client.url
+
+    def scrub(text: str | None) -> str | None:
+        """Remove the server address from free text such as error messages."""
+        if text is None:
+            return None
+        return text.replace(runtime.client.url, REDACTED).replace(host, REDACTED)
+
+    stats = asdict(hub.stats)
+    stats["last_error"] = scrub(stats.get("last_error"))
+    licence = data.licence
+    return {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "hub": {
+            "connected": hub.connected,
+            "stats": stats,
+            "subscriptions": [subscription.to_wire() for subscription in hub.subscriptions],
+        },
+        "coordinator": {
+            "last_update_success": coordinator.last_update_success,
+            "last_exception": scrub(
+                None if coordinator.last_exception is None else repr(coordinator.last_exception)
+            ),
+            "resources": list(coordinator.resources),
+            "event_detail": coordinator.event_detail,
+        },
+        "counts": {
+            "open_tickets": data.open_tickets,
+            "tickets_closed_today": data.tickets_closed_today,
+            "synced": coordinator.tracker.synced,
+            "remembered_closed_or_deleted": coordinator.tracker.remembered,
+        },
+        "notifications": asdict(coordinator.counters),
+        "licence": {
+            "shop_id": licence.shop_id,
+            "activation_time": _iso(licence.activation_time),
+            "expiration_time": _iso(licence.expiration_time),
+            "remaining_days": licence.remaining_days,
+            "is_expired": licence.is_expired,
+            "features": [
+                {
+                    "product_sku": feature.product_sku,
+                    "name": feature.name,
+                    "expiration_time": _iso(feature.expiration_time),
+                }
+                for feature in licence.features
+            ],
+        },
+        "health": {
+            "status": data.health.status.value,
+            "total_duration": data.health.total_duration,
+            "entries": {
+                name: {"status": check.status.value, "description": check.description}
+                for name, check in data.health.entries.items()
+            },
+        },
+    }

@@ -1,0 +1,115 @@
+"""Sensors of a PORTOS shop: ticket counts, the licence and the server's health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory
+
+from .api import HealthStatus
+from .coordinator import (
+    LICENCE_EXPIRED,
+    LICENCE_EXPIRING,
+    LICENCE_VALID,
+    PortosConfigEntry,
+    PortosData,
+    aware,
+    licence_status,
+)
+from .entity import PortosEntity
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+    from homeassistant.helpers.typing import StateType
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PortosSensorEntityDescription(SensorEntityDescription):
+    """Describes a PORTOS sensor and how it reads the coordinator's data."""
+
+    value_fn: Callable[[PortosData], StateType | datetime]
+    last_reset_fn: Callable[[PortosData], datetime | None] = lambda _: None
+
+
+def _expiration(data: PortosData) -> datetime | None:
+    """Return the licence's expiry with a time zone."""
+    expiration = data.licence.expiration_time
+    return None if expiration is None else aware(expiration)
+
+
+SENSORS: Final[tuple[PortosSensorEntityDescription, ...]] = (
+    PortosSensorEntityDescription(
+        key="open_tickets",
+        translation_key="open_tickets",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.open_tickets,
+    ),
+    PortosSensorEntityDescription(
+        key="tickets_closed_today",
+        translation_key="tickets_closed_today",
+        # A total that restarts at local midnight; a REST resync may also correct it downwards.
+        state_class=SensorStateClass.TOTAL,
+        value_fn=lambda data: data.tickets_closed_today,
+        last_reset_fn=lambda data: data.closed_since,
+    ),
+    PortosSensorEntityDescription(
+        key="license_status",
+        translation_key="license_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[LICENCE_VALID, LICENCE_EXPIRING, LICENCE_EXPIRED],
+        value_fn=lambda data: licence_status(data.licence),
+    ),
+    PortosSensorEntityDescription(
+        key="license_expiration",
+        translation_key="license_expiration",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_expiration,
+    ),
+    PortosSensorEntityDescription(
+        key="health_status",
+        translation_key="health_status",
+        device_class=SensorDeviceClass.ENUM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        options=[status.value for status in HealthStatus],
+        value_fn=lambda data: data.health.status.value,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: PortosConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the PORTOS sensors."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(PortosSensorEntity(coordinator, description) for description in SENSORS)
+
+
+class PortosSensorEntity(PortosEntity, SensorEntity):
+    """A PORTOS sensor whose value comes from the coordinator's data."""
+
+    entity_description: PortosSensorEntityDescription
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the sensor's value."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Return when a daily total last started from zero."""
+        return self.entity_description.last_reset_fn(self.coordinator.data)
