@@ -38,9 +38,9 @@ def clock() -> Clock:
 def tracker(clock: Clock) -> TicketTracker:
     """Return a tracker synced to an empty shop."""
     tracker = TicketTracker(clock)
-    assert not tracker.synced
+    synced_at_start = tracker.synced
     tracker.resync({}, 0)
-    assert tracker.synced
+    assert (synced_at_start, tracker.synced) == (False, True)
     return tracker
 
 

@@ -1,0 +1,122 @@
+"""Config entry diagnostics: useful counts, and no credentials, tokens or server address."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+
+from custom_components.portos.api import PortosConnectionError
+from custom_components.portos.const import EVENT_PORTOS
+from tests.integration.portos_helpers import wait_for
+from tests.till import Till
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from homeassistant.core import HomeAssistant
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+    from simulator.server import Simulator
+    from tests.conftest import SimulatorFactory
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+REDACTED = "**REDACTED**"
+PASSWORD = "S3cret-Pa55word"  # distinctive, unlike the default "portos" (the domain)
+
+
+@pytest.fixture
+async def simulator(simulator_factory: SimulatorFactory) -> Simulator:
+    """Return a simulator whose password can be searched for."""
+    return await simulator_factory(password=PASSWORD)
+
+
+@pytest.fixture
+async def till(simulator: Simulator) -> AsyncIterator[Till]:
+    """Return the P01 till, logging in with that password."""
+    async with aiohttp.ClientSession() as session:
+        yield Till(session, simulator.url, password=PASSWORD)
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_portos: MockConfigEntry,
+    simulator: Simulator,
+    till: Till,
+) -> None:
+    """Diagnostics show the hub, counts, licence, health and options, with secrets redacted."""
+    events: list[object] = []
+    hass.bus.async_listen(EVENT_PORTOS, events.append)
+    await till.create_ticket("Table 1")
+    await till.emit({"e": "portos.unknown", "ca": "2026-11-28T10:00:00Z"})
+    await wait_for(hass, lambda: len(events) == 1)
+    coordinator = init_portos.runtime_data.coordinator
+    await wait_for(hass, lambda: coordinator.counters.unknown_events == 1)
+    # A last error that names the server, as connection errors do.
+    coordinator.last_exception = PortosConnectionError(f"Cannot connect to {simulator.url}/api")
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_portos)
+
+    text = json.dumps(diagnostics)
+    client = init_portos.runtime_data.client
+    assert client._auth is not None
+    secrets = [PASSWORD, simulator.url, "127.0.0.1", client._auth.token, client._auth.refresh_token]
+    for secret in secrets:
+        assert secret not in text, secret
+    assert simulator.config.user not in json.dumps(diagnostics["entry"])
+
+    entry = diagnostics["entry"]
+    assert isinstance(entry, dict)
+    assert entry["data"] == {
+        "url": REDACTED,
+        "username": REDACTED,
+        "password": REDACTED,
+        "device_name": "HomeAssistant",
+        "verify_ssl": True,
+    }
+    assert entry["options"] == {"resources": ["tickets"], "event_detail": "summary"}
+    assert diagnostics["counts"] == {
+        "open_tickets": 1,
+        "tickets_closed_today": 0,
+        "synced": True,
+        "remembered_closed_or_deleted": 0,
+    }
+    notifications = diagnostics["notifications"]
+    assert isinstance(notifications, dict)
+    assert notifications["accepted"] == 1
+    assert notifications["unknown_events"] == 1
+    assert notifications["by_event"] == {"portos.resources.changed": 1}
+    hub = diagnostics["hub"]
+    assert isinstance(hub, dict)
+    assert hub["connected"] is True
+    assert isinstance(hub["stats"], dict)
+    assert hub["stats"]["notifications"] == 2
+    assert hub["subscriptions"] == [
+        {"e": "portos.resources.changed", "r": [{"n": "tickets"}]},
+        {"e": "portos.licence.activated"},
+    ]
+    licence = diagnostics["licence"]
+    assert isinstance(licence, dict)
+    assert licence["shop_id"] == simulator.config.shop_id
+    assert licence["is_expired"] is False
+    assert isinstance(licence["features"], list)
+    assert len(licence["features"]) == 2
+    health = diagnostics["health"]
+    assert isinstance(health, dict)
+    assert health["status"] == "healthy"
+    assert isinstance(health["entries"], dict)
+    assert "license" in health["entries"]
+    coordinator_info = diagnostics["coordinator"]
+    assert isinstance(coordinator_info, dict)
+    assert coordinator_info["last_update_success"] is True
+    assert isinstance(coordinator_info["last_exception"], str)
+    assert REDACTED in coordinator_info["last_exception"]
+    assert coordinator_info["resources"] == ["tickets"]

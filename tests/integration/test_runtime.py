@@ -1,0 +1,562 @@
+"""The live runtime against the simulator: snapshot, pushes, resync, licence, bus events."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+import logging
+from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
+
+from freezegun import freeze_time
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+import custom_components.portos
+from custom_components.portos.api import PortosClient, Ticket
+from custom_components.portos.const import (
+    CONF_EVENT_DETAIL,
+    CONF_RESOURCES,
+    DOMAIN,
+    EVENT_DETAIL_FULL,
+    EVENT_DETAIL_SUMMARY,
+    EVENT_PORTOS,
+    HEALTH_SCAN_INTERVAL,
+)
+from tests.integration.portos_helpers import wait_for, wait_hub
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    from custom_components.portos.coordinator import PortosEvent
+    from simulator.server import Simulator
+    from tests.conftest import SimulatorFactory
+    from tests.till import Till
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+SHOP_ID = "12345"
+EVENT_KEYS = {
+    "device_id",
+    "event",
+    "resource",
+    "action",
+    "resource_id",
+    "version",
+    "user",
+    "device",
+    "created_at",
+    "resources",
+}
+
+
+def entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
+    """Return the entity id of one of the shop's entities by its key."""
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{SHOP_ID}_{key}")
+    assert found is not None, key
+    return found
+
+
+def state_of(hass: HomeAssistant, platform: str, key: str) -> str:
+    """Return the state of one of the shop's entities."""
+    state = hass.states.get(entity_id(hass, platform, key))
+    assert state is not None, key
+    return state.state
+
+
+def server_open(simulator: Simulator) -> int:
+    """Return how many tickets the simulator holds open."""
+    return sum(1 for t in simulator.state.tickets.values() if t.get("closeDate") is None)
+
+
+def counts(hass: HomeAssistant) -> tuple[str, str]:
+    """Return the open and closed-today sensor states."""
+    return (
+        state_of(hass, "sensor", "open_tickets"),
+        state_of(hass, "sensor", "tickets_closed_today"),
+    )
+
+
+def ticket_notification(
+    ticket: dict[str, Any], action: int, version: int | None = None, resource: str = "tickets"
+) -> dict[str, Any]:
+    """Return a resource-changed notification as the hub sends it, for /_sim/emit."""
+    return {
+        "e": "portos.resources.changed",
+        "s": {"c": "x", "u": {"u": "SYSTEM", "d": "SYSTEM", "f": None}},
+        "r": None,
+        "ca": "2026-11-28T10:00:00Z",
+        "ea": None,
+        "p": {
+            "u": {"u": "admin", "d": "P01", "f": None},
+            "n": resource,
+            "a": action,
+            "i": {
+                "i": ticket["id"],
+                "n": resource,
+                "v": ticket["_v"] if version is None else version,
+            },
+            "r": [ticket],
+        },
+    }
+
+
+async def emit_and_settle(
+    hass: HomeAssistant, till: Till, obj: Any, entry: MockConfigEntry
+) -> None:
+    """Emit a notification and wait until the hub has delivered it (a marker follows it)."""
+    hub = entry.runtime_data.hub
+    before = hub.stats.notifications + hub.stats.malformed
+    if isinstance(obj, str):
+        await till.emit_raw(obj)
+    else:
+        await till.emit(obj)
+    await wait_for(hass, lambda: hub.stats.notifications + hub.stats.malformed > before)
+
+
+async def test_sensors_after_snapshot(
+    hass: HomeAssistant, portos_entry: MockConfigEntry, simulator: Simulator, till: Till
+) -> None:
+    """Tickets made before setup are counted from the REST snapshot."""
+    first = await till.create_ticket("Table 1")
+    await till.create_ticket("Table 2")
+    await till.create_ticket("Table 3")
+    await till.close_ticket(first["id"])
+    portos_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(portos_entry.entry_id)
+    await wait_hub(hass, portos_entry, connected=True)
+
+    assert counts(hass) == ("2", "1")
+    closed = hass.states.get(entity_id(hass, "sensor", "tickets_closed_today"))
+    assert closed is not None
+    assert closed.attributes["state_class"] == "total"
+    assert closed.attributes["last_reset"] == dt_util.start_of_local_day().isoformat()
+    assert state_of(hass, "sensor", "license_status") == "valid"
+    expiration = datetime.fromisoformat(state_of(hass, "sensor", "license_expiration"))
+    served = datetime.fromisoformat(simulator.state.licence.to_dict()["expirationTime"])
+    assert abs(expiration - served) < timedelta(seconds=1)
+    assert state_of(hass, "sensor", "health_status") == "healthy"
+    assert state_of(hass, "binary_sensor", "hub_connected") == STATE_ON
+    registry = er.async_get(hass)
+    health = registry.async_get(entity_id(hass, "sensor", "health_status"))
+    hub = registry.async_get(entity_id(hass, "binary_sensor", "hub_connected"))
+    assert health is not None
+    assert hub is not None
+    assert health.entity_category == "diagnostic"
+    assert hub.entity_category == "diagnostic"
+    assert hub.original_device_class == "connectivity"
+
+
+async def test_end_to_end_ticket_lifecycle(
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
+) -> None:
+    """Create, update, close and delete at the till: sensors, bus events and listeners follow."""
+    coordinator = init_portos.runtime_data.coordinator
+    events = async_capture_events(hass, EVENT_PORTOS)
+    heard: list[PortosEvent] = []
+    remove = coordinator.async_add_event_listener(heard.append)
+    assert counts(hass) == ("0", "0")
+
+    ticket = await till.create_ticket("Table 7")
+    await wait_for(hass, lambda: len(events) == 1)
+    assert counts(hass) == ("1", "0")
+    data = events[0].data
+    assert set(data) == EVENT_KEYS
+    assert data["device_id"] == coordinator.device_id
+    assert data["device_id"] is not None
+    assert data["event"] == "portos.resources.changed"
+    assert data["resource"] == "tickets"
+    assert data["action"] == "created"
+    assert data["resource_id"] == ticket["id"]
+    assert data["version"] == 1
+    assert data["user"] == "admin"
+    assert data["device"] == "P01"
+    assert datetime.fromisoformat(data["created_at"]).tzinfo is not None
+    assert data["resources"] == [
+        {
+            "id": ticket["id"],
+            "name": "Table 7",
+            "version": 1,
+            "open_date": ticket["openDate"],
+            "close_date": None,
+        }
+    ]
+
+    await till.update_ticket(ticket["id"], name="Table 8")
+    await wait_for(hass, lambda: len(events) == 2)
+    assert events[1].data["action"] == "updated"
+    assert events[1].data["version"] == 2
+    assert events[1].data["resources"][0]["name"] == "Table 8"
+
+    other = await till.create_ticket("Bar")
+    await wait_for(hass, lambda: len(events) == 3)
+    assert counts(hass) == ("2", "0")
+
+    closed = await till.close_ticket(ticket["id"])
+    await wait_for(hass, lambda: len(events) == 4)
+    assert events[3].data["action"] == "closed"
+    assert events[3].data["resources"][0]["close_date"] == closed["closeDate"]
+    assert counts(hass) == ("1", "1")
+
+    await till.delete_ticket(other["id"])
+    await wait_for(hass, lambda: len(events) == 5)
+    assert events[4].data["action"] == "deleted"
+    assert counts(hass) == ("0", "1")
+    assert server_open(simulator) == 0
+
+    # Listeners got the same events, in the same order, after the bus.
+    assert [e.action for e in heard] == ["created", "updated", "created", "closed", "deleted"]
+    assert heard[0].created_at.isoformat() == data["created_at"]
+    remove()
+    remove()  # removing twice is harmless
+    await till.create_ticket("After")
+    await wait_for(hass, lambda: len(events) == 6)
+    assert len(heard) == 5
+    assert coordinator.counters.accepted == 6
+
+
+async def test_stale_duplicate_out_of_order(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """Repeated, older and late notifications change nothing and fire nothing."""
+    coordinator = init_portos.runtime_data.coordinator
+    events = async_capture_events(hass, EVENT_PORTOS)
+    ticket = await till.create_ticket("Table 1")
+    await wait_for(hass, lambda: len(events) == 1)
+    updated = await till.update_ticket(ticket["id"], name="Table 1b")
+    await wait_for(hass, lambda: len(events) == 2)
+
+    await emit_and_settle(hass, till, ticket_notification(ticket, 1), init_portos)  # duplicate
+    await emit_and_settle(hass, till, ticket_notification(updated, 2), init_portos)  # duplicate
+    await emit_and_settle(hass, till, ticket_notification(ticket, 2, version=1), init_portos)
+    # No version in `i`: the ticket's own `_v` tells it is a duplicate.
+    unversioned = ticket_notification(updated, 2)
+    unversioned["p"]["i"]["v"] = None
+    await emit_and_settle(hass, till, unversioned, init_portos)
+    assert len(events) == 2
+    assert counts(hass) == ("1", "0")
+    assert coordinator.counters.stale == 4
+
+    # Out of order: the close (v3) arrives before an update (v2) of the same new ticket.
+    late = {**ticket, "id": "late-1", "_v": 1}
+    closed = {**late, "_v": 3, "closeDate": "2026-11-28T10:05:00Z", "closeInfo": {"x": 1}}
+    await emit_and_settle(hass, till, ticket_notification(late, 1), init_portos)
+    await emit_and_settle(hass, till, ticket_notification(closed, 2), init_portos)
+    await emit_and_settle(hass, till, ticket_notification({**late, "_v": 2}, 2), init_portos)
+    assert [e.data["action"] for e in events[2:]] == ["created", "closed"]
+    assert counts(hass) == ("1", "1")
+    assert coordinator.counters.stale == 5
+
+    # Without the ticket object a change can only be taken as open (no close is invented).
+    bare = ticket_notification({"id": "bare-1", "_v": 1}, 1)
+    bare["p"]["r"] = []
+    await emit_and_settle(hass, till, bare, init_portos)
+    assert events[-1].data["action"] == "created"
+    assert events[-1].data["resources"] == []
+    assert counts(hass) == ("2", "1")
+
+
+async def test_unknown_and_malformed_notifications(
+    hass: HomeAssistant,
+    init_portos: MockConfigEntry,
+    till: Till,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unknown events and bad payloads are counted, logged once, and break nothing."""
+    coordinator = init_portos.runtime_data.coordinator
+    hub = init_portos.runtime_data.hub
+    events = async_capture_events(hass, EVENT_PORTOS)
+    unknown = {"e": "portos.something.new", "s": None, "r": None, "ca": "2026-11-28T10:00:00Z"}
+    bad_ticket = ticket_notification({"id": "t-bad", "_v": 1, "closeDate": 5}, 1)
+    with caplog.at_level(logging.DEBUG, logger="custom_components.portos"):
+        for _ in range(2):
+            await emit_and_settle(hass, till, unknown, init_portos)
+            await emit_and_settle(hass, till, bad_ticket, init_portos)
+            await emit_and_settle(
+                hass, till, '{"type":1,"target":"OnEvent","arguments":[5]}\x1e', init_portos
+            )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    # One warning per kind of problem, whoever noticed it (the hub or the coordinator).
+    assert sum("portos.something.new" in w for w in warnings) == 1
+    assert sum("malformed PORTOS ticket" in w for w in warnings) == 1
+    assert sum("expected an object, got int" in w for w in warnings) == 1
+    assert coordinator.counters.unknown_events == 2
+    assert coordinator.counters.malformed == 2
+    assert hub.stats.malformed >= 2
+    assert coordinator.counters.hub_errors >= 2
+    assert events == []
+    # Still alive: a real change goes through.
+    await till.create_ticket("Table 1")
+    await wait_for(hass, lambda: len(events) == 1)
+    assert counts(hass) == ("1", "0")
+
+
+@pytest.mark.parametrize("detail", [EVENT_DETAIL_FULL, EVENT_DETAIL_SUMMARY])
+async def test_other_resources_and_detail(
+    hass: HomeAssistant, portos_entry: MockConfigEntry, till: Till, detail: str
+) -> None:
+    """Chosen resources fire events with full or summary objects; others, and tickets, do not."""
+    portos_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        portos_entry, options={CONF_RESOURCES: ["devices"], CONF_EVENT_DETAIL: detail}
+    )
+    assert await hass.config_entries.async_setup(portos_entry.entry_id)
+    await wait_hub(hass, portos_entry, connected=True)
+    coordinator = portos_entry.runtime_data.coordinator
+    events = async_capture_events(hass, EVENT_PORTOS)
+
+    device = {"id": 7, "name": "P02", "_v": 4, "envName": "CashRegister"}
+    notification = ticket_notification(device, 2, resource="devices")
+    notification["p"]["u"] = None
+    await emit_and_settle(hass, till, notification, portos_entry)
+    await emit_and_settle(hass, till, notification, portos_entry)  # duplicate
+    await emit_and_settle(
+        hass, till, ticket_notification(device, 3, resource="users"), portos_entry
+    )
+    # Tickets are still counted (the hub always subscribes to them) but fire no event.
+    await till.create_ticket("Table 1")
+    await wait_for(hass, lambda: counts(hass) == ("1", "0"))
+
+    assert len(events) == 1
+    data = events[0].data
+    assert data["resource"] == "devices"
+    assert data["action"] == "updated"
+    assert data["resource_id"] == "7"
+    assert data["version"] == 4
+    assert data["user"] is None
+    assert data["device"] is None
+    if detail == EVENT_DETAIL_FULL:
+        assert data["resources"] == [device]
+    else:
+        assert data["resources"] == [{"id": 7, "name": "P02", "version": 4}]
+    assert coordinator.counters.stale == 1
+    assert coordinator.counters.unsubscribed == 2
+
+    # The licence event is always subscribed, in the same detail.
+    licence = await till.activate_license()
+    await wait_for(hass, lambda: len(events) == 2)
+    (sent,) = events[1].data["resources"]
+    assert sent["shopId"] == licence["shopId"]
+    assert sent["remainingDays"] == licence["remainingDays"]
+    assert ("features" in sent) is (detail == EVENT_DETAIL_FULL)
+    if detail == EVENT_DETAIL_FULL:
+        assert [f["productSku"] for f in sent["features"]] == [
+            f["productSku"] for f in licence["features"]
+        ]
+
+
+async def test_hub_drop_and_resync(
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
+) -> None:
+    """Changes made while the hub is down are counted once it is back (REST resync)."""
+    coordinator = init_portos.runtime_data.coordinator
+    kept = await till.create_ticket("Kept")
+    doomed = await till.create_ticket("Doomed")
+    await wait_for(hass, lambda: counts(hass) == ("2", "0"))
+    resyncs = coordinator.counters.resyncs
+
+    await till.pause_hub()
+    await till.drop_hub()
+    await wait_hub(hass, init_portos, connected=False)
+    assert state_of(hass, "binary_sensor", "hub_connected") == STATE_OFF
+    # REST still answers, so the entities stay available.
+    assert state_of(hass, "sensor", "open_tickets") != STATE_UNAVAILABLE
+
+    await till.close_ticket(kept["id"])
+    await till.delete_ticket(doomed["id"])
+    for name in ("A", "B", "C"):
+        await till.create_ticket(name)
+    assert server_open(simulator) == 3
+
+    await till.resume_hub()
+    await wait_hub(hass, init_portos, connected=True)
+    assert state_of(hass, "binary_sensor", "hub_connected") == STATE_ON
+    assert counts(hass) == ("3", "1")
+    assert coordinator.counters.resyncs > resyncs
+
+
+async def test_server_down_makes_entities_unavailable(
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
+) -> None:
+    """A stopped server: entities unavailable, the hub sensor available and off; then recovery."""
+    await simulator.stop()
+    await wait_hub(hass, init_portos, connected=False)
+    await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == STATE_UNAVAILABLE)
+    assert state_of(hass, "sensor", "license_status") == STATE_UNAVAILABLE
+    assert state_of(hass, "binary_sensor", "hub_connected") == STATE_OFF
+    assert not init_portos.runtime_data.coordinator.last_update_success
+
+    # The same port again: a server restart. State kept, one more ticket.
+    await simulator.start()
+    await till.create_ticket("While away")
+    await wait_hub(hass, init_portos, connected=True)
+    await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == "1")
+    assert state_of(hass, "binary_sensor", "hub_connected") == STATE_ON
+
+
+async def test_health_poll(hass: HomeAssistant, init_portos: MockConfigEntry, till: Till) -> None:
+    """Health is polled at HEALTH_SCAN_INTERVAL; a push does not push the poll back."""
+    coordinator = init_portos.runtime_data.coordinator
+    timer = coordinator._unsub_refresh
+    assert timer is not None
+    await till.create_ticket("Table 1")
+    await wait_for(hass, lambda: counts(hass) == ("1", "0"))
+    assert coordinator._unsub_refresh is timer
+
+    await till.set_health("Degraded")
+    async_fire_time_changed(hass, dt_util.utcnow() + HEALTH_SCAN_INTERVAL + timedelta(seconds=1))
+    await wait_for(hass, lambda: state_of(hass, "sensor", "health_status") == "degraded")
+
+
+async def test_licence_expiring_repair_and_activation(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """Three days left: expiring and a repair issue; activation renews, fires and clears it."""
+    issues = ir.async_get(hass)
+    issue_id = f"licence_{SHOP_ID}"
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    await till.set_license_days(3)
+    # The poll itself (time travel would also fire the simulator's hub timeouts on this loop).
+    await init_portos.runtime_data.coordinator.async_refresh()
+    await wait_for(hass, lambda: state_of(hass, "sensor", "license_status") == "expiring")
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.WARNING
+    assert issue.translation_key == "licence_expiring"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["days"] == "3"
+    assert not issue.is_fixable
+
+    events = async_capture_events(hass, EVENT_PORTOS)
+    licence = await till.activate_license()
+    await wait_for(hass, lambda: len(events) == 1)
+    data = events[0].data
+    assert data["event"] == "portos.licence.activated"
+    assert data["resource"] == "license"
+    assert data["action"] == "activated"
+    assert data["resource_id"] == SHOP_ID
+    assert data["user"] is None
+    assert data["resources"][0]["remainingDays"] == licence["remainingDays"]
+    assert state_of(hass, "sensor", "license_status") == "valid"
+    expiration = datetime.fromisoformat(state_of(hass, "sensor", "license_expiration"))
+    assert abs(expiration - datetime.fromisoformat(licence["expirationTime"])) < timedelta(
+        seconds=1
+    )
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_licence_expired(
+    hass: HomeAssistant, simulator_factory: SimulatorFactory, portos_entry: MockConfigEntry
+) -> None:
+    """An expired licence: the entry loads, shows it, raises an error issue; counts unknown."""
+    simulator = await simulator_factory(license_days=0)
+    portos_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        portos_entry, data={**portos_entry.data, "url": simulator.url}
+    )
+    assert await hass.config_entries.async_setup(portos_entry.entry_id)
+    await wait_hub(hass, portos_entry, connected=True)
+    assert portos_entry.state is ConfigEntryState.LOADED
+    assert state_of(hass, "sensor", "license_status") == "expired"
+    assert state_of(hass, "sensor", "open_tickets") == STATE_UNKNOWN
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"licence_{SHOP_ID}")
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_key == "licence_expired"
+
+    # Renewed elsewhere: the next poll sees it, resyncs the tickets and withdraws the issue.
+    simulator.state.licence.activate()
+    await portos_entry.runtime_data.coordinator.async_refresh()
+    await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == "0")
+    assert state_of(hass, "sensor", "license_status") == "valid"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"licence_{SHOP_ID}") is None
+
+
+async def test_hub_rejects_credentials_starts_reauth(
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
+) -> None:
+    """When the hub cannot get a token the server accepts, a reauth flow starts."""
+    simulator.state.config.password = "changed-in-backoffice"
+    await till.expire_tokens()
+    await till.drop_hub()
+    coordinator = init_portos.runtime_data.coordinator
+
+    def reauth_flows() -> int:
+        return sum(
+            flow["context"]["source"] == SOURCE_REAUTH
+            for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        )
+
+    # Both the REST resync and the hub (after a second, fresh login) notice; one flow results.
+    await wait_for(hass, lambda: reauth_flows() == 1)
+    await wait_for(hass, lambda: coordinator.counters.hub_errors >= 1)
+    assert reauth_flows() == 1
+    assert not coordinator.last_update_success
+
+
+async def test_midnight_reset(
+    hass: HomeAssistant, portos_entry: MockConfigEntry, till: Till
+) -> None:
+    """The closed-today count starts from zero at local midnight; open tickets stay."""
+    # A clock that runs from just before local midnight, for everything including the simulator
+    # and the hub's threads; the event loop keeps real monotonic time so sleeps still work.
+    start = dt_util.start_of_local_day() + timedelta(days=1) - timedelta(seconds=4)
+    with freeze_time(start, tick=True, real_asyncio=True):
+        portos_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(portos_entry.entry_id)
+        await wait_hub(hass, portos_entry, connected=True)
+        ticket = await till.create_ticket("Table 1")
+        await till.create_ticket("Table 2")
+        await till.close_ticket(ticket["id"])
+        await wait_for(hass, lambda: counts(hass) == ("1", "1"))
+        assert dt_util.now() < start + timedelta(seconds=4)
+
+        await wait_for(hass, lambda: counts(hass) == ("1", "0"))
+        midnight = dt_util.start_of_local_day()
+        assert midnight == start + timedelta(seconds=4)
+        closed = hass.states.get(entity_id(hass, "sensor", "tickets_closed_today"))
+        assert closed is not None
+        assert closed.attributes["last_reset"] == midnight.isoformat()
+    assert await hass.config_entries.async_unload(portos_entry.entry_id)
+
+
+async def test_pushes_during_a_resync_are_kept(
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
+) -> None:
+    """Changes pushed after the REST list was read, but before it was applied, still count."""
+    coordinator = init_portos.runtime_data.coordinator
+    hub = init_portos.runtime_data.hub
+    table = await till.create_ticket("Table 1")
+    await wait_for(hass, lambda: counts(hass) == ("1", "0"))
+    original = PortosClient.get_open_tickets
+
+    async def list_then_race(client: PortosClient) -> list[Ticket]:
+        tickets = await original(client)
+        before = hub.stats.notifications
+        await till.close_ticket(table["id"])
+        await till.create_ticket("Table 2")
+        # Both pushes are handled while the resync still holds the older list.
+        async with asyncio.timeout(10):
+            while hub.stats.notifications < before + 2:  # noqa: ASYNC110 - another's counter
+                await asyncio.sleep(0.02)
+        return tickets
+
+    coordinator._resync_needed = True
+    with patch.object(PortosClient, "get_open_tickets", list_then_race):
+        await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert counts(hass) == ("1", "1")
+    assert server_open(simulator) == 1
+
+
+def test_module_imports() -> None:
+    """The package imports on its own and names its platforms."""
+    assert custom_components.portos.PLATFORMS
