@@ -66,7 +66,8 @@ class HubHarness:
         self.errors: list[PortosError] = []
         self.callback_threads: set[int] = set()
         self._provider = token_provider
-        hub_kwargs.setdefault("keepalive", 1.0)
+        # As the server pings: the watchdog allows twice that before it gives a connection up.
+        hub_kwargs.setdefault("keepalive", 15.0)
         hub_kwargs.setdefault("backoff_initial", 0.05)
         hub_kwargs.setdefault("backoff_max", 0.5)
         self.hub = PortosHub(

@@ -273,9 +273,7 @@ async def test_callback_errors_are_logged_and_do_not_stop_delivery(
         if len(seen) == 1:
             raise RuntimeError("integration bug")
 
-    hub = PortosHub(
-        client.hub_url, client.get_token, on_notification=on_notification, keepalive=1.0
-    )
+    hub = PortosHub(client.hub_url, client.get_token, on_notification=on_notification)
     await hub.subscribe(ALL_TICKETS)
     await hub.start()
     await hub.start()  # a second start() is a no-op

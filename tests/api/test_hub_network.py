@@ -125,12 +125,12 @@ async def test_idle_connection_survives_three_client_timeouts(
     simulator_factory: SimulatorFactory, harness: HarnessFactory, session: aiohttp.ClientSession
 ) -> None:
     """The pinger of signalrcore keeps an idle connection alive past the server's client timeout."""
-    sim = await simulator_factory(keepalive=1, client_timeout=2)
+    sim = await simulator_factory(keepalive=1, client_timeout=3)
     till = Till(session, sim.url)
     item = await harness(sim.url, keepalive=1.0)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
-    await asyncio.sleep(3 * 2 + 0.5)
+    await asyncio.sleep(3 * 3 + 0.5)
     stats = item.hub.stats
     assert (stats.connects, stats.disconnects, stats.errors) == (1, 0, 0)
     await ticket_arrives(item, till, "Still here")
@@ -187,7 +187,7 @@ async def test_dead_server_is_detected_and_replaced(
     sim = await simulator_factory(keepalive=0.5)
     proxy = await proxies(sim.port)
     till = Till(session, sim.url)
-    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=0.5)
+    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=1.0)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
     await ticket_arrives(item, till, "Before the freeze")
@@ -209,7 +209,7 @@ async def test_subscribe_on_a_silently_dead_connection_is_sent_after_reconnect(
     sim = await simulator_factory(keepalive=0.5)
     proxy = await proxies(sim.port)
     till = Till(session, sim.url)
-    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=0.5)
+    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=1.0)
     await item.start()
     proxy.freeze()
     await item.hub.subscribe(ALL_TICKETS)  # returns once the connection is given up
@@ -228,7 +228,7 @@ async def test_subscribe_without_completion_replaces_the_connection(
     sim = await simulator_factory(keepalive=0.5)
     proxy = await proxies(sim.port)
     till = Till(session, sim.url)
-    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=0.5)
+    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=1.0)
     await item.start()
     proxy.freeze(down=False)
     await item.hub.subscribe(ALL_TICKETS)  # gives the connection up after the reply timeout
@@ -252,6 +252,7 @@ async def test_server_that_never_answers_times_out_and_stop_stays_bounded(
         item = await harness(
             simulator.url,
             hub_url=f"http://127.0.0.1:{port}/signalr/v1/mainHub",
+            keepalive=1.0,  # an attempt may take max(2 x keepalive, 5 s)
             stop_timeout=0.2,
         )
         await item.hub.start()
