@@ -12,7 +12,6 @@ from homeassistant.const import (
     Platform,
 )
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api import PortosAuthenticationError, PortosClient, PortosError, PortosWrongDeviceTypeError
@@ -65,10 +64,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PortosConfigEntry) -> bo
         client=client, hub=coordinator.hub, coordinator=coordinator
     )
 
-    # The device exists before the first notification, so bus events always carry its id.
-    dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **portos_device_info(coordinator)
-    )
+    coordinator.async_register_device(portos_device_info(coordinator))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))

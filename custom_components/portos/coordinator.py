@@ -63,6 +63,8 @@ from .tickets import TicketTracker, VersionLog
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from homeassistant.helpers.device_registry import DeviceInfo
+
 # The resource name events use for the licence (the hub's event has no resource name of its own).
 LICENSE_RESOURCE: Final = "license"
 
@@ -221,10 +223,15 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
     @property
     def device_id(self) -> str | None:
         """Return the device registry id of the shop's device, once it is registered."""
-        if self._device_id is None:
-            device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, self.shop_id)})
-            self._device_id = None if device is None else device.id
         return self._device_id
+
+    @callback
+    def async_register_device(self, device_info: DeviceInfo) -> None:
+        """Register the shop's device now, so bus events carry its id from the first one."""
+        device = dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id, **device_info
+        )
+        self._device_id = device.id
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
