@@ -223,6 +223,7 @@ async def test_malformed_frames_and_notifications_are_counted_and_survived(
     assert changed(good).resources[0]["name"] == "After the noise"
     assert len(item.errors) == stats.malformed
     assert all(isinstance(err, PortosParseError) for err in item.errors)
+    assert item.callback_threads == {threading.get_ident()}
 
     hub_records = [r for r in caplog.records if r.name == HUB_LOGGER]
     warnings = [r.getMessage() for r in hub_records if r.levelno == logging.WARNING]

@@ -406,8 +406,14 @@ class PortosHub:
     """Keeps one PORTOS hub connection alive and delivers its notifications on the asyncio loop.
 
     Callbacks (notification, connection change, error) always run on the loop that called start(),
-    never on a signalrcore thread, and never after stop() was called. Notifications of unknown
-    events are counted and still delivered: the integration decides what to do with them.
+    never on a signalrcore thread, and never after stop() was called (stop() itself reports no
+    disconnect). Notifications of unknown events are counted and still delivered: the integration
+    decides what to do with them. on_error gets malformed input (PortosParseError), subscriptions
+    the server refused (PortosServerError) and a token refused even when fresh
+    (PortosAuthenticationError); plain connection failures only show in `connected`, the
+    connection callbacks and `stats`. `keepalive` is the server's ping interval: we ping at half
+    of it, give a connection up after twice it without any message, and give one connect attempt
+    (or a Subscribe) max(2 x keepalive, 5 s).
     """
 
     def __init__(
