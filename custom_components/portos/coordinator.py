@@ -457,6 +457,7 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         self.counters.by_event[event.event] = self.counters.by_event.get(event.event, 0) + 1
         self._async_fire(event)
 
+    @callback
     def _async_resources_changed(
         self, notification: Notification, payload: ResourceChangedPayload
     ) -> PortosEvent | None:
@@ -522,6 +523,7 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             return dict(obj)
         return _summary(resource, obj)
 
+    @callback
     def _async_licence_activated(self, notification: Notification, licence: Licence) -> PortosEvent:
         """Take the new licence from the event, update entities and the repair issue."""
         self._licence = licence

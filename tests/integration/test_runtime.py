@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+import json
 import logging
+from pathlib import Path
+import re
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
@@ -145,6 +148,25 @@ async def test_sensors_after_snapshot(
     assert abs(expiration - served) < timedelta(seconds=1)
     assert state_of(hass, "sensor", "health_status") == "healthy"
     assert state_of(hass, "binary_sensor", "hub_connected") == STATE_ON
+    names = {
+        key: hass.states.get(entity_id(hass, platform, key)).name  # type: ignore[union-attr]
+        for platform, key in (
+            ("sensor", "open_tickets"),
+            ("sensor", "tickets_closed_today"),
+            ("sensor", "license_status"),
+            ("sensor", "license_expiration"),
+            ("sensor", "health_status"),
+            ("binary_sensor", "hub_connected"),
+        )
+    }
+    assert names == {
+        "open_tickets": f"PORTOS {SHOP_ID} Open tickets",
+        "tickets_closed_today": f"PORTOS {SHOP_ID} Tickets closed today",
+        "license_status": f"PORTOS {SHOP_ID} License status",
+        "license_expiration": f"PORTOS {SHOP_ID} License expiration",
+        "health_status": f"PORTOS {SHOP_ID} Server health",
+        "hub_connected": f"PORTOS {SHOP_ID} Live updates",
+    }
     registry = er.async_get(hass)
     health = registry.async_get(entity_id(hass, "sensor", "health_status"))
     hub = registry.async_get(entity_id(hass, "binary_sensor", "hub_connected"))
@@ -555,6 +577,42 @@ async def test_pushes_during_a_resync_are_kept(
     assert coordinator.last_update_success
     assert counts(hass) == ("1", "1")
     assert server_open(simulator) == 1
+
+
+def test_runtime_texts_mirror_in_slovak() -> None:
+    """The runtime's sections have the same keys and placeholders in English and Slovak."""
+    folder = Path(custom_components.portos.__file__).parent / "translations"
+    en, sk = (
+        json.loads((folder / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "sk")
+    )
+
+    def shape(node: object, path: str = "") -> set[str]:
+        if isinstance(node, dict):
+            return {p for key, value in node.items() for p in shape(value, f"{path}/{key}")}
+        return {path, *(f"{path}:{{{name}}}" for name in re.findall(r"{(\w+)}", str(node)))}
+
+    for section in (
+        ("entity", "sensor"),
+        ("entity", "binary_sensor"),
+        ("exceptions",),
+        ("issues",),
+    ):
+        en_part, sk_part = en, sk
+        for key in section:
+            en_part, sk_part = en_part[key], sk_part[key]
+        assert shape(en_part) == shape(sk_part), section
+        assert shape(en_part)
+    states = en["entity"]["sensor"]["license_status"]["state"]
+    assert set(states) == {"valid", "expiring", "expired"}
+    assert set(en["entity"]["sensor"]["health_status"]["state"]) == {
+        "healthy",
+        "degraded",
+        "unhealthy",
+    }
+    assert {"licence_expiring", "licence_expired"} <= set(en["issues"])
+    assert {"invalid_auth", "wrong_device_type", "cannot_connect", "update_failed"} <= set(
+        en["exceptions"]
+    )
 
 
 def test_module_imports() -> None:
