@@ -436,7 +436,7 @@ class PortosHub:
         self._on_notification = on_notification
         self._on_connection_change = on_connection_change
         self._on_error = on_error
-        self._verify_ssl = verify_ssl
+        self._verify_ssl = bool(verify_ssl)  # signalrcore insists on a real bool
         self._keepalive = keepalive
         self._backoff_initial = backoff_initial
         self._backoff_max = max(backoff_max, backoff_initial)
