@@ -18,9 +18,9 @@ DEV_USER = "dev"
 DEV_PASSWORD = "dev"  # noqa: S105 - a throwaway local dev login, printed by scripts/develop
 
 
-async def _wait_for(session: aiohttp.ClientSession, url: str, timeout: float) -> None:
+async def _wait_for(session: aiohttp.ClientSession, url: str, within: float) -> None:
     """Poll until the URL answers at all."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         try:
             async with session.get(url) as resp:
@@ -29,12 +29,12 @@ async def _wait_for(session: aiohttp.ClientSession, url: str, timeout: float) ->
         except aiohttp.ClientError:
             pass
         if asyncio.get_running_loop().time() > deadline:
-            raise SystemExit(f"{url} did not come up within {timeout:.0f} s")
+            raise SystemExit(f"{url} did not come up within {within:.0f} s")
         await asyncio.sleep(1)
 
 
 async def _token(session: aiohttp.ClientSession, ha: str) -> str | None:
-    """Onboard the owner user on a fresh HA and return an access token; None if already onboarded."""
+    """Onboard the owner on a fresh HA and return an access token; None if already onboarded."""
     async with session.get(f"{ha}/api/onboarding") as resp:
         steps = await resp.json()
     if any(step["step"] == "user" and step["done"] for step in steps):
