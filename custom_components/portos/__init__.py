@@ -67,18 +67,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: PortosConfigEntry) -> bo
     coordinator.async_register_device(portos_device_info(coordinator))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await coordinator.async_start()
-    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PortosConfigEntry) -> bool:
     """Unload the entities; the hub, timers and session stop through the entry's unload hooks."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-
-
-async def _async_update_listener(hass: HomeAssistant, entry: PortosConfigEntry) -> None:
-    """Reload when the options change (they decide the hub's subscriptions)."""
-    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def _async_logout(client: PortosClient) -> None:

@@ -9,7 +9,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
+    OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import callback
@@ -237,11 +237,15 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         return {}
 
 
-class PortosOptionsFlow(OptionsFlow):
-    """Choose the resources the hub subscribes to and how much detail bus events carry."""
+class PortosOptionsFlow(OptionsFlowWithReload):
+    """Choose the resources the hub subscribes to and how much detail bus events carry.
+
+    Saving reloads the entry (the options decide the hub's subscriptions); reauth and reconfigure
+    reload through their own abort helper, so the integration registers no update listener.
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the options and save them; the integration reloads when they change."""
+        """Show the options and save them; HA reloads the entry when they change."""
         errors: dict[str, str] = {}
         if user_input is not None:
             if user_input[CONF_RESOURCES]:

@@ -498,8 +498,9 @@ async def test_reconfigure_other_shop(
 async def test_reconfigure_reloads_a_running_entry(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """End to end: reconfiguring a loaded entry restarts it with the new settings."""
+    """End to end: reconfiguring a loaded entry restarts it once with the new settings."""
     old_client = init_portos.runtime_data.client
+    opened = simulator.state.hub.stats.connections_opened
     result = await init_portos.start_reconfigure_flow(hass)
 
     result = await _configure(
@@ -518,6 +519,9 @@ async def test_reconfigure_reloads_a_running_entry(
     await wait_for(hass, lambda: init_portos.state is ConfigEntryState.LOADED)
     assert init_portos.runtime_data.client is not old_client
     await wait_hub(hass, init_portos, connected=True)
+    await hass.async_block_till_done()
+    # A second reload would have opened a second hub connection.
+    assert simulator.state.hub.stats.connections_opened == opened + 1
     assert init_portos.data == _form(simulator.url, **{CONF_VERIFY_SSL: False})
     assert await hass.config_entries.async_unload(init_portos.entry_id)
 
@@ -611,7 +615,7 @@ async def test_options_flow(hass: HomeAssistant) -> None:
 
 
 async def test_options_flow_reloads_a_running_entry(
-    hass: HomeAssistant, init_portos: MockConfigEntry
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator
 ) -> None:
     """End to end: saved options restart the entry, whose hub subscribes to the new choice."""
     old_hub = init_portos.runtime_data.hub
@@ -623,10 +627,19 @@ async def test_options_flow_reloads_a_running_entry(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await wait_for(hass, lambda: init_portos.state is ConfigEntryState.LOADED)
-    assert init_portos.runtime_data.hub is not old_hub
+    new_hub = init_portos.runtime_data.hub
+    assert new_hub is not old_hub
+    assert not old_hub.connected
     await wait_hub(hass, init_portos, connected=True)
-    wire = [sub.to_wire() for sub in init_portos.runtime_data.hub.subscriptions]
-    assert {"e": "portos.resources.changed", "r": [{"n": "tickets"}, {"n": "devices"}]} in wire
+    assert [sub.to_wire() for sub in new_hub.subscriptions] == [
+        {"e": "portos.resources.changed", "r": [{"n": "tickets"}, {"n": "devices"}]},
+        {"e": "portos.licence.activated"},
+    ]
+    assert init_portos.runtime_data.coordinator.event_detail == "full"
+    # One reload, not two: only the new hub is connected to the server.
+    await wait_for(
+        hass, lambda: sum(c.ready for c in simulator.state.hub.connections.values()) == 1
+    )
     assert await hass.config_entries.async_unload(init_portos.entry_id)
 
 

@@ -19,12 +19,9 @@ from custom_components.portos.api import (
 )
 from custom_components.portos.const import (
     CONF_DEVICE_NAME,
-    CONF_EVENT_DETAIL,
-    CONF_RESOURCES,
     DOMAIN,
-    EVENT_DETAIL_FULL,
 )
-from tests.integration.portos_helpers import wait_for, wait_hub
+from tests.integration.portos_helpers import wait_for
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -135,30 +132,6 @@ async def test_till_device_fails_auth(hass: HomeAssistant, portos_entry: MockCon
     assert portos_entry.state is ConfigEntryState.SETUP_ERROR
     assert portos_entry.reason is not None
     assert "P01" in portos_entry.reason
-
-
-async def test_options_change_reloads(
-    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator
-) -> None:
-    """New options reload the entry; the hub subscribes to the new resources."""
-    old_hub = init_portos.runtime_data.hub
-    hass.config_entries.async_update_entry(
-        init_portos,
-        options={CONF_RESOURCES: ["tickets", "devices"], CONF_EVENT_DETAIL: EVENT_DETAIL_FULL},
-    )
-    await hass.async_block_till_done()
-    assert init_portos.state is ConfigEntryState.LOADED
-    new_hub = init_portos.runtime_data.hub
-    assert new_hub is not old_hub
-    assert not old_hub.connected
-    await wait_hub(hass, init_portos, connected=True)
-    wire = [subscription.to_wire() for subscription in new_hub.subscriptions]
-    assert wire == [
-        {"e": "portos.resources.changed", "r": [{"n": "tickets"}, {"n": "devices"}]},
-        {"e": "portos.licence.activated"},
-    ]
-    assert init_portos.runtime_data.coordinator.event_detail == EVENT_DETAIL_FULL
-    await wait_for(hass, lambda: _ready_connections(simulator) == 1)
 
 
 async def test_home_assistant_stop_stops_the_hub(
