@@ -44,6 +44,9 @@ ACTION_CLOSED: Final = "closed"
 ACTION_DELETED: Final = "deleted"
 ACTION_ACTIVATED: Final = "activated"
 
+# The resource name events use for the licence (its hub event names no resource of its own).
+LICENSE_RESOURCE: Final = "license"
+
 HEALTH_SCAN_INTERVAL: Final = timedelta(minutes=5)
 LICENCE_EXPIRING_DAYS: Final = 30
 LICENCE_REPAIR_DAYS: Final = 7

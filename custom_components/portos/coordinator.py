@@ -56,6 +56,7 @@ from .const import (
     HEALTH_SCAN_INTERVAL,
     LICENCE_EXPIRING_DAYS,
     LICENCE_REPAIR_DAYS,
+    LICENSE_RESOURCE,
     LOGGER,
 )
 from .tickets import TicketTracker, VersionLog
@@ -64,9 +65,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from homeassistant.helpers.device_registry import DeviceInfo
-
-# The resource name events use for the licence (the hub's event has no resource name of its own).
-LICENSE_RESOURCE: Final = "license"
 
 LICENCE_VALID: Final = "valid"
 LICENCE_EXPIRING: Final = "expiring"
@@ -149,29 +147,15 @@ def _summary(resource: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _licence_object(licence: Licence, *, full: bool) -> dict[str, Any]:
-    """Return the licence as a bus event carries it, in the server's field names."""
-
-    def iso(value: datetime | None) -> str | None:
-        return None if value is None else value.isoformat()
-
-    obj: dict[str, Any] = {
+def _licence_summary(licence: Licence) -> dict[str, Any]:
+    """Return the compact form of a licence that bus events carry by default."""
+    expiration = licence.expiration_time
+    return {
         "shopId": licence.shop_id,
-        "expirationTime": iso(licence.expiration_time),
+        "expirationTime": None if expiration is None else expiration.isoformat(),
         "remainingDays": licence.remaining_days,
         "isExpired": licence.is_expired,
     }
-    if full:
-        obj["activationTime"] = iso(licence.activation_time)
-        obj["features"] = [
-            {
-                "productSku": feature.product_sku,
-                "name": feature.name,
-                "expirationTime": iso(feature.expiration_time),
-            }
-            for feature in licence.features
-        ]
-    return obj
 
 
 class PortosCoordinator(DataUpdateCoordinator[PortosData]):
@@ -538,7 +522,12 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             user=None,
             device=None,
             created_at=aware(notification.created_at),
-            resources=[_licence_object(licence, full=self.event_detail == EVENT_DETAIL_FULL)],
+            resources=[
+                # The parser accepted `p` as this licence, so it is the server's object as sent.
+                dict(notification.raw_payload)
+                if self.event_detail == EVENT_DETAIL_FULL
+                else _licence_summary(licence)
+            ],
         )
 
     @callback

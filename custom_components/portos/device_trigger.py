@@ -33,8 +33,8 @@ from .const import (
     DEFAULT_RESOURCES,
     DOMAIN,
     EVENT_PORTOS,
+    LICENSE_RESOURCE,
 )
-from .coordinator import LICENSE_RESOURCE
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry

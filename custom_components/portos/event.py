@@ -20,13 +20,15 @@ from .const import (
     ATTR_RESOURCE_ID,
     ATTR_USER,
     ATTR_VERSION,
+    LICENSE_RESOURCE,
     LOGGER,
 )
-from .coordinator import LICENSE_RESOURCE, PortosConfigEntry, PortosCoordinator, PortosEvent
 from .entity import PortosEntity
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import PortosConfigEntry, PortosCoordinator, PortosEvent
 
 PARALLEL_UPDATES = 0
 

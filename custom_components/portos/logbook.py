@@ -20,9 +20,9 @@ from .const import (
     ATTR_USER,
     DOMAIN,
     EVENT_PORTOS,
+    LICENSE_RESOURCE,
     MODEL,
 )
-from .coordinator import LICENSE_RESOURCE
 
 
 def _text(value: object) -> str | None:

@@ -396,6 +396,9 @@ def test_licence_activated_notification() -> None:
     assert notification.reference == "ref-1"
     assert isinstance(notification.payload, Licence)
     assert notification.payload.shop_id == 12345
+    # The server's object stays available as sent, and stays out of repr and equality.
+    assert notification.raw_payload == _licence()
+    assert "raw_payload" not in repr(notification)
 
 
 def test_unknown_event_keeps_raw_payload() -> None:

@@ -354,7 +354,10 @@ class ResourceChangedPayload:
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """One `OnEvent` notification. `payload` is parsed for the known events, raw otherwise."""
+    """One `OnEvent` notification. `payload` is parsed for the known events, raw otherwise.
+
+    `raw_payload` is `p` exactly as received, for consumers that pass the server's object on.
+    """
 
     event: str
     sender: NotificationSender | None
@@ -362,6 +365,7 @@ class Notification:
     created_at: datetime
     expires_at: datetime | None
     payload: ResourceChangedPayload | Licence | Any
+    raw_payload: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: object) -> Notification:
@@ -389,6 +393,7 @@ class Notification:
             created_at=parse_datetime(obj.get("ca"), "notification.ca"),
             expires_at=_opt_datetime(obj, "ea", "notification"),
             payload=payload,
+            raw_payload=obj.get("p"),
         )
 
 
