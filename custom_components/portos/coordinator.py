@@ -279,11 +279,12 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
 
     @override
     async def _async_update_data(self) -> PortosData:
-        """Poll health and licence; resync tickets from REST when pushes may have been missed."""
+        """Poll health and licence; resync tickets when pushes were or are being missed."""
         try:
             self._health = await self.client.get_health()
             self._licence = await self.client.get_licence()
-            if self._resync_needed:
+            # While the hub is down nothing is pushed: every poll catches the counts up instead.
+            if self._resync_needed or not self._hub_connected:
                 await self._async_resync()
         except PortosAuthenticationError as err:
             raise ConfigEntryAuthFailed(

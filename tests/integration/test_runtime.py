@@ -405,6 +405,27 @@ async def test_hub_drop_and_resync(
     assert coordinator.counters.resyncs > resyncs
 
 
+async def test_polls_catch_up_while_the_hub_stays_down(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """A hub that cannot reconnect (REST still fine): each poll brings the counts up to date."""
+    coordinator = init_portos.runtime_data.coordinator
+    await till.pause_hub()
+    await till.drop_hub()
+    await wait_hub(hass, init_portos, connected=False)
+    # The resync that the loss itself starts.
+    await wait_for(hass, lambda: not coordinator._resync_needed)
+
+    ticket = await till.create_ticket("Walk-in")
+    await till.close_ticket(ticket["id"])
+    await till.create_ticket("Table 2")
+    await coordinator.async_refresh()
+    assert counts(hass) == ("1", "1")
+    assert not init_portos.runtime_data.hub.connected
+    await till.resume_hub()
+    await wait_hub(hass, init_portos, connected=True)
+
+
 async def test_server_down_makes_entities_unavailable(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:
