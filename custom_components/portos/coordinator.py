@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -196,7 +196,7 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         # A REST resync is due at start and after the hub was down (changes were missed).
         self._resync_needed = True
         # Ticket notifications received while a resync is in flight, replayed on the snapshot.
-        self._journal: list[tuple[ResourceAction, str, int | None, bool]] | None = None
+        self._journal: list[tuple[ResourceAction, str, int | None, bool, date | None]] | None = None
         self._logged: set[str] = set()
         self._device_id: str | None = None
         self._unsub_hass_stop: CALLBACK_TYPE | None = None
@@ -314,8 +314,10 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             return
         else:
             self.tracker.resync({t.id: t.version for t in tickets if not t.closed}, closed)
-            for action, ticket_id, version, was_closed in self._journal:
-                self.tracker.apply(action, ticket_id, version, closed=was_closed)
+            for action, ticket_id, version, was_closed, closed_on in self._journal:
+                self.tracker.apply(
+                    action, ticket_id, version, closed=was_closed, closed_on=closed_on
+                )
             self._resync_needed = False
             self.counters.resyncs += 1
         finally:
@@ -458,11 +460,18 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
                 self._log_once("malformed_ticket", "Ignoring a malformed PORTOS ticket: %s", err)
                 return None
             closed = ticket is not None and ticket.closed
+            closed_on = (
+                None
+                if ticket is None or ticket.close_date is None
+                else dt_util.as_local(aware(ticket.close_date)).date()
+            )
             if version is None and ticket is not None:
                 version = ticket.version
             if self._journal is not None:
-                self._journal.append((payload.action, resource_id, version, closed))
-            change = self.tracker.apply(payload.action, resource_id, version, closed=closed)
+                self._journal.append((payload.action, resource_id, version, closed, closed_on))
+            change = self.tracker.apply(
+                payload.action, resource_id, version, closed=closed, closed_on=closed_on
+            )
             if change is None:
                 self.counters.stale += 1
                 return None

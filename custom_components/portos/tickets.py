@@ -107,9 +107,18 @@ class TicketTracker:
         self.synced = True
 
     def apply(
-        self, action: ResourceAction, ticket_id: str, version: int | None, *, closed: bool
+        self,
+        action: ResourceAction,
+        ticket_id: str,
+        version: int | None,
+        *,
+        closed: bool,
+        closed_on: date | None = None,
     ) -> TicketChange | None:
-        """Apply one ticket notification; return what it did, or None when it changes nothing."""
+        """Apply one ticket notification; return what it did, or None when it changes nothing.
+
+        `closed_on` is the local date of the ticket's closeDate, where it has one.
+        """
         self.roll_day()
         if self._is_stale(action, ticket_id, version, closed=closed):
             return None
@@ -126,6 +135,9 @@ class TicketTracker:
             )
         self._forget(ticket_id, version, deleted=False)
         if action is ResourceAction.CREATED:
+            # Its first appearance, so no snapshot can have counted it yet.
+            if closed_on == self._day:
+                self._closed_today += 1
             return TicketChange.CREATED
         if was_closed:
             # A later change to an already closed ticket (e.g. its receipt details): the close

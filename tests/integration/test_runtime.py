@@ -375,6 +375,26 @@ async def test_other_resources_and_detail(
         assert "features" not in sent
 
 
+async def test_ticket_created_closed_counts_when_closed_today(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """A ticket whose first notification shows it closed (a quick sale) counts if closed today."""
+    now = dt_util.utcnow()
+    quick_sale = {
+        "id": "quick-1",
+        "name": "Quick sale",
+        "_v": 1,
+        "openDate": now.isoformat(),
+        "closeDate": now.isoformat(),
+        "closeInfo": {"deviceName": "P01"},
+    }
+    earlier = (now - timedelta(days=2)).isoformat()
+    late = {**quick_sale, "id": "old-1", "closeDate": earlier, "openDate": earlier}
+    await emit_and_settle(hass, till, ticket_notification(quick_sale, 1), init_portos)
+    await emit_and_settle(hass, till, ticket_notification(late, 1), init_portos)
+    assert counts(hass) == ("0", "1")
+
+
 async def test_hub_drop_and_resync(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:

@@ -112,10 +112,16 @@ def test_update_of_closed_ticket_is_an_update(tracker: TicketTracker) -> None:
 
 
 def test_created_closed(tracker: TicketTracker) -> None:
-    """A ticket created already closed is a create that never counts as open."""
+    """A ticket created already closed is a create that never counts as open.
+
+    It counts as closed today when its close date is today, and only then.
+    """
     assert tracker.apply(CREATED, "t1", 1, closed=True) is TicketChange.CREATED
+    assert tracker.apply(CREATED, "t2", 1, closed=True, closed_on=DAY) is TicketChange.CREATED
+    yesterday = DAY - timedelta(days=1)
+    assert tracker.apply(CREATED, "t3", 1, closed=True, closed_on=yesterday) is TicketChange.CREATED
     assert tracker.open_count == 0
-    assert tracker.closed_today == 0
+    assert tracker.closed_today == 1
 
 
 def test_reopened_with_newer_version(tracker: TicketTracker) -> None:
