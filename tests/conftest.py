@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
 from typing import Any
 
 import pytest
@@ -11,6 +12,11 @@ from simulator.config import SimulatorConfig
 from simulator.server import Simulator
 
 type SimulatorFactory = Callable[..., Awaitable[Simulator]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Quiet the SQL echo that the HA harness switches on for every recorder test."""
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 @pytest.fixture
