@@ -34,6 +34,13 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _last_error(err: BaseException | None) -> str | None:
+    """Return what went wrong last: the client's error behind HA's translated UpdateFailed."""
+    if err is None:
+        return None
+    return repr(err.__cause__ or err)
+
+
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant,  # noqa: ARG001
     entry: PortosConfigEntry,
@@ -63,9 +70,7 @@ async def async_get_config_entry_diagnostics(
         },
         "coordinator": {
             "last_update_success": coordinator.last_update_success,
-            "last_exception": scrub(
-                None if coordinator.last_exception is None else repr(coordinator.last_exception)
-            ),
+            "last_exception": scrub(_last_error(coordinator.last_exception)),
             "resources": list(coordinator.resources),
             "event_detail": coordinator.event_detail,
         },

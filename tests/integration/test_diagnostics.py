@@ -60,9 +60,6 @@ async def test_diagnostics(
     await wait_for(hass, lambda: len(events) == 1)
     coordinator = init_portos.runtime_data.coordinator
     await wait_for(hass, lambda: coordinator.counters.unknown_events == 1)
-    # A last error that names the server, as connection errors do.
-    coordinator.last_exception = PortosConnectionError(f"Cannot connect to {simulator.url}/api")
-
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_portos)
 
     text = json.dumps(diagnostics)
@@ -117,6 +114,32 @@ async def test_diagnostics(
     coordinator_info = diagnostics["coordinator"]
     assert isinstance(coordinator_info, dict)
     assert coordinator_info["last_update_success"] is True
-    assert isinstance(coordinator_info["last_exception"], str)
-    assert REDACTED in coordinator_info["last_exception"]
+    assert coordinator_info["last_exception"] is None
     assert coordinator_info["resources"] == ["tickets"]
+
+
+async def test_diagnostics_name_the_last_error_without_the_server(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_portos: MockConfigEntry,
+    simulator: Simulator,
+) -> None:
+    """After a failed poll, diagnostics show the client's error (its cause), address redacted."""
+    coordinator = init_portos.runtime_data.coordinator
+    await simulator.stop()
+    await coordinator.async_refresh()
+    cause = coordinator.last_exception.__cause__ if coordinator.last_exception else None
+    assert isinstance(cause, PortosConnectionError)
+    assert "127.0.0.1" in str(cause)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_portos)
+
+    info = diagnostics["coordinator"]
+    assert isinstance(info, dict)
+    assert info["last_update_success"] is False
+    last = info["last_exception"]
+    assert isinstance(last, str)
+    # The detail behind HA's translated UpdateFailed, not just its translation key.
+    assert last.startswith("PortosConnectionError(")
+    assert REDACTED in last
+    assert "127.0.0.1" not in json.dumps(diagnostics)
