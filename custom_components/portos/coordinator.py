@@ -147,6 +147,13 @@ def _summary(resource: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def _id_text(value: object) -> str | None:
+    """Return an object's id as the notification's `i` carries it (text), None if it has none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) else None
+
+
 def _licence_summary(licence: Licence) -> dict[str, Any]:
     """Return the compact form of a licence that bus events carry by default."""
     expiration = licence.expiration_time
@@ -504,12 +511,16 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
 
     @staticmethod
     def _ticket_of(payload: ResourceChangedPayload) -> Ticket | None:
-        """Return the changed ticket: the payload's object with the id, else its first one."""
+        """Return the changed ticket: the payload's object with the id, else its first one.
+
+        Only that object is parsed: a malformed neighbour must not drop the change itself.
+        """
         objects: Sequence[Mapping[str, Any]] = payload.resources
         if not objects:
             return None
-        tickets = [Ticket.from_dict(obj) for obj in objects]
-        return next((t for t in tickets if t.id == payload.info.id), tickets[0])
+        wanted = payload.info.id
+        obj = next((o for o in objects if _id_text(o.get("id")) == wanted), objects[0])
+        return Ticket.from_dict(obj)
 
     def _detail(self, resource: str, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Return an object as the entry's `event_detail` option asks."""

@@ -321,6 +321,40 @@ async def test_unknown_and_malformed_notifications(
     assert counts(hass) == ("1", "0")
 
 
+async def test_a_malformed_neighbour_does_not_drop_the_ticket(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """Only the changed ticket's object is parsed: a bad other object in `r` is not its problem."""
+    coordinator = init_portos.runtime_data.coordinator
+    events = async_capture_events(hass, EVENT_PORTOS)
+    ticket = {"id": "t-good", "name": "Table 1", "_v": 1, "closeDate": None}
+    notification = ticket_notification(ticket, 1)
+    notification["p"]["r"] = [{"id": "t-other", "_v": "two", "closeDate": 5}, ticket]
+    await emit_and_settle(hass, till, notification, init_portos)
+    assert [e.data["resource_id"] for e in events] == ["t-good"]
+    assert counts(hass) == ("1", "0")
+    assert coordinator.counters.malformed == 0
+    # Without an object of its id, the first one is the ticket (as before).
+    fallback = ticket_notification({"id": "t-unlisted", "_v": 1}, 1)
+    fallback["p"]["r"] = [{"id": "t-first", "_v": 1}, {"id": "t-bad", "closeDate": 5}]
+    await emit_and_settle(hass, till, fallback, init_portos)
+    assert coordinator.counters.malformed == 0
+    assert events[-1].data["resource_id"] == "t-unlisted"
+    assert counts(hass) == ("2", "0")
+    # When the first object is the malformed one, the notification is still refused.
+    fallback["p"]["i"]["i"] = "t-unlisted-2"
+    fallback["p"]["r"] = [{"id": "t-bad", "closeDate": 5}, {"id": "t-first", "_v": 1}]
+    await emit_and_settle(hass, till, fallback, init_portos)
+    assert coordinator.counters.malformed == 1
+    assert counts(hass) == ("2", "0")
+    # A numeric id matches the notification's id (which arrives as text).
+    numeric = ticket_notification({"id": 77, "_v": 1}, 1)
+    numeric["p"]["r"] = [{"id": True}, {"id": 77, "_v": 1}]
+    await emit_and_settle(hass, till, numeric, init_portos)
+    assert events[-1].data["resource_id"] == "77"
+    assert counts(hass) == ("3", "0")
+
+
 @pytest.mark.parametrize("detail", [EVENT_DETAIL_FULL, EVENT_DETAIL_SUMMARY])
 async def test_other_resources_and_detail(
     hass: HomeAssistant, portos_entry: MockConfigEntry, till: Till, detail: str
