@@ -49,12 +49,16 @@ def decode(
     token: str, secret: bytes, *, verify_exp: bool = True, now: float | None = None
 ) -> dict[str, Any]:
     """Verify a token's signature (and, unless told not to, its exp) and return its claims."""
+    # A bearer value arrives as decoded text; anything non-ASCII cannot be a JWT, and
+    # hmac.compare_digest refuses non-ASCII str (TypeError), which would turn a 401 into a 500.
+    if not token.isascii():
+        raise InvalidTokenError("a JWT is not ASCII")
     parts = token.split(".")
     if len(parts) != 3:  # noqa: PLR2004
         raise InvalidTokenError("a JWT has three parts")
     header_part, payload_part, signature = parts
-    expected = _sign(f"{header_part}.{payload_part}".encode("ascii", "replace"), secret)
-    if not hmac.compare_digest(expected, signature):
+    expected = _sign(f"{header_part}.{payload_part}".encode("ascii"), secret)
+    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii")):
         raise InvalidTokenError("bad signature")
     try:
         header = json.loads(_b64decode(header_part))

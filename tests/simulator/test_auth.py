@@ -148,6 +148,7 @@ async def test_profile_and_logout(http: aiohttp.ClientSession, simulator: Simula
         {"Authorization": "Bearer"},
         {"Authorization": "Basic abc"},
         {"Authorization": "Bearer x.y.z"},
+        {"Authorization": "Bearer a.b.\u00e9"},
     ],
 )
 async def test_profile_without_a_valid_token(

@@ -81,7 +81,7 @@ async def test_token_in_header_or_query(
     await client.close()
 
 
-@pytest.mark.parametrize("bad_token", [None, "not-a-jwt"])
+@pytest.mark.parametrize("bad_token", [None, "not-a-jwt", "a.b.\u00e9"])
 @pytest.mark.parametrize("via_query", [False, True])
 async def test_negotiate_without_a_valid_token_is_401(
     http: aiohttp.ClientSession, simulator: Simulator, bad_token: str | None, via_query: bool
@@ -93,14 +93,16 @@ async def test_negotiate_without_a_valid_token_is_401(
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize("bad_token", ["x.y.z", "a.b.\u00e9"])
+@pytest.mark.parametrize("via_query", [False, True])
 async def test_websocket_without_a_valid_token_is_401(
-    http: aiohttp.ClientSession, simulator: Simulator, token: str
+    http: aiohttp.ClientSession, simulator: Simulator, token: str, bad_token: str, via_query: bool
 ) -> None:
     """The WebSocket request checks the token too, even with a valid negotiated id."""
     good = HubClient(http, simulator.url, token)
     response = await good.negotiate_request()
     assert response.status == 200
-    bad = HubClient(http, simulator.url, "x.y.z")
+    bad = HubClient(http, simulator.url, bad_token, via_query=via_query)
     with pytest.raises(aiohttp.WSServerHandshakeError) as err:
         await bad.open_socket(None)
     assert err.value.status == 401

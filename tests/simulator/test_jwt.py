@@ -60,6 +60,10 @@ def test_expiry() -> None:
         (_token({"alg": "HS256"}, {"sub": "1"}), "no exp"),
         (_token({"alg": "HS256"}, {"exp": True}), "no exp"),
         (_token({"alg": "HS256"}, {"exp": "soon"}), "no exp"),
+        # Non-ASCII anywhere (a header value decoded as UTF-8) is simply not a JWT.
+        ("a.b.\u00e9", "not ASCII"),
+        ("\u00e9.b.c", "not ASCII"),
+        (jwt.encode({"exp": 10**10}, SECRET)[:-1] + "\u00e9", "not ASCII"),
     ],
 )
 def test_invalid_tokens(token: str, match: str) -> None:
