@@ -16,14 +16,34 @@ if TYPE_CHECKING:
 async def test_load_makes_changes_and_notifies(
     hub_factory: HubFactory, till: Till, simulator: Simulator
 ) -> None:
-    """`/_sim/load` makes N changes (create, update, close, ...) and replies when done."""
+    """`/_sim/load` makes N changes and, before it replies, queues exactly one event per change.
+
+    The events come in order: each ticket is created at `_v` 1, updated at 2 and closed at 3.
+    """
     client = await hub_factory()
     await client.subscribe({"e": "portos.resources.changed"})
     reply = await till.load(7)
     assert reply["count"] == 7
-    assert reply["elapsed"] >= 0
-    actions = [(await client.event())["p"]["a"] for _ in range(7)]
-    assert actions == [1, 2, 2, 1, 2, 2, 1]
+    assert isinstance(reply["elapsed"], float)
+    events = [await client.event() for _ in range(7)]
+    # A marker emitted after the reply is the very next record: the load sent 7, not more.
+    await till.emit({"e": "test.marker", "s": None, "r": None, "ca": None, "p": None})
+    assert (await client.event())["e"] == "test.marker"
+    assert [e["p"]["a"] for e in events] == [1, 2, 2, 1, 2, 2, 1]
+    ids = [e["p"]["i"]["i"] for e in events]
+    assert ids[0] == ids[1] == ids[2] != ids[3] == ids[4] == ids[5] != ids[6]
+    assert [e["p"]["i"]["v"] for e in events] == [1, 2, 3, 1, 2, 3, 1]
+    assert [e["p"]["r"][0]["_v"] for e in events] == [1, 2, 3, 1, 2, 3, 1]
+    assert [e["p"]["r"][0]["closeDate"] is not None for e in events] == [
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert {e["p"]["u"]["d"] for e in events} == {"P01"}
     assert len(simulator.state.tickets) == 3
     closed = [t for t in simulator.state.tickets.values() if t["closeDate"] is not None]
     assert len(closed) == 2
