@@ -310,9 +310,9 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         """Replace the ticket state with the server's, replaying pushes that raced the fetch."""
         self._journal = []
         try:
-            # The closed count goes first: a close between the two requests is then missing from
-            # both, never counted twice.
-            closed = await self.client.count_tickets_closed_since(dt_util.start_of_local_day())
+            # Closed tickets are kept by id, so a close in both replies, or in one reply and the
+            # journal, counts once; one in neither is in the journal (replayed below).
+            closed = await self.client.get_tickets_closed_since(dt_util.start_of_local_day())
             tickets = await self.client.get_open_tickets()
         except PortosLicenceExpiredError as err:
             # An expired licence blocks ticket queries but not the licence or health: keep the
@@ -320,9 +320,11 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             self._log_once("licence_expired", "PORTOS refuses ticket queries: %s", err)
             return
         else:
-            self.tracker.resync({t.id: t.version for t in tickets if not t.closed}, closed)
+            self.tracker.resync(
+                {t.id: t.version for t in tickets if not t.closed}, (t.id for t in closed)
+            )
             for action, ticket_id, version, was_closed, closed_on in self._journal:
-                self.tracker.apply(
+                self.tracker.replay(
                     action, ticket_id, version, closed=was_closed, closed_on=closed_on
                 )
             self._resync_needed = False

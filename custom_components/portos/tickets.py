@@ -3,7 +3,8 @@
 Counts stay exact from push alone because every ticket change carries the ticket's new `_v`: a
 notification whose version is not newer than the one already seen is stale (a duplicate, or one
 that arrived out of order) and changes nothing. Tickets that were closed or deleted are remembered
-(bounded) so that a late, older update cannot bring them back.
+(bounded) so that a late, older update cannot bring them back. Tickets closed today are a set of
+ids, so a close that both a REST snapshot and a push report is counted once, in whatever order.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from .api.models import ResourceAction
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from datetime import date
 
 # Enough for a busy shop's day of closed tickets; older ones can no longer arrive out of order.
@@ -54,7 +55,7 @@ class VersionLog:
 
 
 class TicketTracker:
-    """Open tickets by id and version, and the number of tickets closed on the current day."""
+    """Open tickets by id and version, and the ids of the tickets closed on the current day."""
 
     def __init__(self, today: Callable[[], date], gone_memory: int = GONE_MEMORY) -> None:
         """Start unsynced; `today` returns the local date that the closed count belongs to."""
@@ -63,7 +64,7 @@ class TicketTracker:
         self._open: dict[str, int | None] = {}
         # Closed or deleted tickets: last version, and whether the ticket was deleted.
         self._gone: OrderedDict[str, tuple[int | None, bool]] = OrderedDict()
-        self._closed_today = 0
+        self._closed: set[str] = set()
         self._day = today()
         self.synced = False
 
@@ -76,7 +77,7 @@ class TicketTracker:
     def closed_today(self) -> int:
         """Return the number of tickets closed today (zero once the day has changed)."""
         self.roll_day()
-        return self._closed_today
+        return len(self._closed)
 
     @property
     def open_tickets(self) -> Mapping[str, int | None]:
@@ -94,17 +95,45 @@ class TicketTracker:
         if today == self._day:
             return False
         self._day = today
-        self._closed_today = 0
+        self._closed.clear()
         return True
 
-    def resync(self, open_tickets: Mapping[str, int | None], closed_today: int) -> None:
-        """Replace the state with a REST snapshot (the server's word beats anything pushed)."""
+    def resync(self, open_tickets: Mapping[str, int | None], closed_today: Iterable[str]) -> None:
+        """Replace the state with a REST snapshot (the server's word beats anything pushed).
+
+        `closed_today` are the ids of the tickets closed since local midnight.
+        """
         self._day = self._today()
         self._open = dict(open_tickets)
         for ticket_id in self._open:
             self._gone.pop(ticket_id, None)
-        self._closed_today = closed_today
+        self._closed = set(closed_today)
         self.synced = True
+
+    def replay(
+        self,
+        action: ResourceAction,
+        ticket_id: str,
+        version: int | None,
+        *,
+        closed: bool,
+        closed_on: date | None = None,
+    ) -> None:
+        """Apply a notification that arrived while a resync was in flight, onto its snapshot.
+
+        Its live apply has remembered its version already, so it may be stale now although the
+        snapshot was read before it: a close dated today still belongs in today's set then (a set,
+        so this never counts it twice), unless the snapshot shows the ticket open again.
+        """
+        change = self.apply(action, ticket_id, version, closed=closed, closed_on=closed_on)
+        if (
+            change is None
+            and closed
+            and action is not ResourceAction.DELETED
+            and ticket_id not in self._open
+            and closed_on == self._day
+        ):
+            self._closed.add(ticket_id)
 
     def apply(
         self,
@@ -130,6 +159,8 @@ class TicketTracker:
         if not closed:
             self._gone.pop(ticket_id, None)
             self._open[ticket_id] = version
+            # Reopened (the server decides): it no longer counts as closed, as in REST.
+            self._closed.discard(ticket_id)
             return (
                 TicketChange.CREATED if action is ResourceAction.CREATED else TicketChange.UPDATED
             )
@@ -137,7 +168,7 @@ class TicketTracker:
         if action is ResourceAction.CREATED:
             # Its first appearance, so no snapshot can have counted it yet.
             if closed_on == self._day:
-                self._closed_today += 1
+                self._closed.add(ticket_id)
             return TicketChange.CREATED
         if was_closed:
             # A later change to an already closed ticket (e.g. its receipt details): the close
@@ -146,7 +177,7 @@ class TicketTracker:
         # A close of a ticket never seen open is either in a REST snapshot's count already or one
         # that cannot be placed in a day; counting it would risk counting it twice.
         if was_open:
-            self._closed_today += 1
+            self._closed.add(ticket_id)
         return TicketChange.CLOSED
 
     def _is_stale(

@@ -282,7 +282,7 @@ async def test_prefix_falls_back_to_api_once(
 async def test_counts_follow_the_till(client: PortosClient, till: Till) -> None:
     start = datetime.now(UTC) - timedelta(seconds=1)
     assert await client.count_open_tickets() == 0
-    assert await client.count_tickets_closed_since(start) == 0
+    assert await client.get_tickets_closed_since(start) == []
     tickets = [await till.create_ticket(f"Table {n}") for n in range(1, 6)]
     assert await client.count_open_tickets() == 5
     await till.close_ticket(tickets[0]["id"])
@@ -290,12 +290,14 @@ async def test_counts_follow_the_till(client: PortosClient, till: Till) -> None:
     await till.delete_ticket(tickets[2]["id"])
     await till.update_ticket(tickets[3]["id"], name="Table 4b")
     assert await client.count_open_tickets() == 2
-    assert await client.count_tickets_closed_since(start) == 2
-    # The same moment in another zone counts the same; a later one counts nothing.
+    closed = await client.get_tickets_closed_since(start)
+    assert [t.id for t in closed] == [tickets[0]["id"], tickets[1]["id"]]
+    assert all(t.closed and t.version == 2 for t in closed)
+    # The same moment in another zone lists the same; a later one lists nothing.
     cest = timezone(timedelta(hours=2))
-    assert await client.count_tickets_closed_since(start.astimezone(cest)) == 2
+    assert len(await client.get_tickets_closed_since(start.astimezone(cest))) == 2
     later = datetime.now(UTC) + timedelta(minutes=1)
-    assert await client.count_tickets_closed_since(later) == 0
+    assert await client.get_tickets_closed_since(later) == []
 
 
 async def test_closed_since_filter(client: PortosClient, till: Till) -> None:
@@ -307,8 +309,19 @@ async def test_closed_since_filter(client: PortosClient, till: Till) -> None:
     late = await till.create_ticket("Late")
     closed = await till.close_ticket(late["id"])
     assert datetime.fromisoformat(closed["closeDate"]) >= cut
-    assert await client.count_tickets_closed_since(cut) == 1
-    assert await client.count_tickets_closed_since(cut - timedelta(minutes=5)) == 2
+    assert [t.id for t in await client.get_tickets_closed_since(cut)] == [late["id"]]
+    earlier = await client.get_tickets_closed_since(cut - timedelta(minutes=5))
+    assert {t.id for t in earlier} == {early["id"], late["id"]}
+
+
+async def test_closed_since_pages(client: PortosClient, till: Till) -> None:
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    await till.login()  # once: concurrent logins on a till would end each other's sessions
+    created = await asyncio.gather(*(till.create_ticket(f"Table {n}") for n in range(105)))
+    for ticket in created:
+        await till.close_ticket(ticket["id"])
+    closed = await client.get_tickets_closed_since(start)
+    assert sorted(t.id for t in closed) == sorted(t["id"] for t in created)
 
 
 async def test_get_open_tickets_pages(

@@ -654,6 +654,39 @@ async def test_pushes_during_a_resync_are_kept(
     assert server_open(simulator) == 1
 
 
+async def test_a_close_between_the_resync_requests_counts(
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
+) -> None:
+    """A close after the closed list was read, before the open list is: the server's counts."""
+    coordinator = init_portos.runtime_data.coordinator
+    hub = init_portos.runtime_data.hub
+    table = await till.create_ticket("Table 1")
+    await till.create_ticket("Table 2")
+    await wait_for(hass, lambda: counts(hass) == ("2", "0"))
+    original = PortosClient.get_open_tickets
+
+    async def race_then_list(client: PortosClient) -> list[Ticket]:
+        # The closed tickets have been read; the close is pushed and handled before the open
+        # list is, so it is in neither reply.
+        before = hub.stats.notifications
+        await till.close_ticket(table["id"])
+        async with asyncio.timeout(10):
+            while hub.stats.notifications < before + 1:  # noqa: ASYNC110 - another's counter
+                await asyncio.sleep(0.02)
+        return await original(client)
+
+    coordinator._resync_needed = True
+    with patch.object(PortosClient, "get_open_tickets", race_then_list):
+        await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert counts(hass) == ("1", "1")
+    # A plain resync agrees, and counts that close once, not twice.
+    coordinator._resync_needed = True
+    await coordinator.async_refresh()
+    assert counts(hass) == ("1", "1")
+    assert server_open(simulator) == 1
+
+
 def test_runtime_texts_mirror_in_slovak() -> None:
     """The runtime's sections have the same keys and placeholders in English and Slovak."""
     folder = Path(custom_components.portos.__file__).parent / "translations"

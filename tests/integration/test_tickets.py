@@ -39,7 +39,7 @@ def tracker(clock: Clock) -> TicketTracker:
     """Return a tracker synced to an empty shop."""
     tracker = TicketTracker(clock)
     synced_at_start = tracker.synced
-    tracker.resync({}, 0)
+    tracker.resync({}, ())
     assert (synced_at_start, tracker.synced) == (False, True)
     return tracker
 
@@ -128,9 +128,12 @@ def test_reopened_with_newer_version(tracker: TicketTracker) -> None:
     """A newer version that says open wins over the remembered close (the server decides)."""
     tracker.apply(CREATED, "t1", 1, closed=False)
     tracker.apply(UPDATED, "t1", 2, closed=True)
+    assert tracker.closed_today == 1
     assert tracker.apply(UPDATED, "t1", 3, closed=False) is TicketChange.UPDATED
     assert tracker.open_count == 1
     assert tracker.remembered == 0
+    # REST would no longer list it as closed either.
+    assert tracker.closed_today == 0
 
 
 def test_without_versions(tracker: TicketTracker) -> None:
@@ -149,10 +152,10 @@ def test_without_versions(tracker: TicketTracker) -> None:
 
 
 def test_resync_replaces_state(tracker: TicketTracker, clock: Clock) -> None:
-    """A REST snapshot replaces the open set and the closed count and forgets what it lists."""
+    """A REST snapshot replaces the open set and the closed ids and forgets what it lists."""
     tracker.apply(CREATED, "t1", 1, closed=False)
     tracker.apply(UPDATED, "t1", 2, closed=True)
-    tracker.resync({"t1": 4, "t2": 1}, 7)
+    tracker.resync({"t1": 4, "t2": 1}, [f"c{n}" for n in range(7)])
     assert tracker.open_tickets == {"t1": 4, "t2": 1}
     assert tracker.closed_today == 7
     assert tracker.remembered == 0
@@ -162,9 +165,53 @@ def test_resync_replaces_state(tracker: TicketTracker, clock: Clock) -> None:
     assert tracker.closed_today == 8
     # Midnight between two resyncs: the snapshot's day is the new one.
     clock.today += timedelta(days=1)
-    tracker.resync({}, 2)
+    tracker.resync({}, ["d1", "d2"])
     assert tracker.closed_today == 2
     assert not tracker.roll_day()
+
+
+def test_a_close_counts_once_whoever_reports_it(tracker: TicketTracker) -> None:
+    """A close both in the REST snapshot and pushed, in either order, is one closed ticket."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.apply(CREATED, "t2", 1, closed=False)
+    assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY) is TicketChange.CLOSED
+    # The snapshot was read after that close: it lists t1 among today's closed tickets.
+    tracker.resync({"t2": 1}, ["t1"])
+    assert tracker.closed_today == 1
+    # The open list was read before t2's close and the closed list after it: t2 is in both, and
+    # the replay of its close removes it from the open ones without counting it again.
+    tracker.resync({"t2": 1}, ["t1", "t2"])
+    tracker.replay(UPDATED, "t2", 2, closed=True, closed_on=DAY)
+    assert (tracker.open_count, tracker.closed_today) == (0, 2)
+
+
+def test_replay_keeps_a_close_the_snapshot_missed(tracker: TicketTracker) -> None:
+    """A close applied live during a resync, in neither REST reply, is kept by its replay."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.apply(CREATED, "t2", 1, closed=False)
+    # Live, while the resync's requests are in flight.
+    assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY) is TicketChange.CLOSED
+    tracker.apply(DELETED, "t2", 2, closed=False)
+    # The closed list was read before the close, the open list after it.
+    tracker.resync({}, [])
+    assert tracker.closed_today == 0
+    tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
+    tracker.replay(DELETED, "t2", 2, closed=False)
+    assert tracker.closed_today == 1
+    # Replaying it again, or a stale close dated another day, adds nothing.
+    tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
+    tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY - timedelta(days=1))
+    assert tracker.closed_today == 1
+    assert tracker.open_count == 0
+
+
+def test_replay_of_a_close_the_snapshot_shows_reopened(tracker: TicketTracker) -> None:
+    """A stale close replayed onto a snapshot that lists the ticket open again adds nothing."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY)
+    tracker.resync({"t1": 3}, [])
+    tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
+    assert (tracker.open_count, tracker.closed_today) == (1, 0)
 
 
 def test_midnight_reset(tracker: TicketTracker, clock: Clock) -> None:
@@ -187,7 +234,7 @@ def test_midnight_reset(tracker: TicketTracker, clock: Clock) -> None:
 def test_gone_memory_is_bounded(clock: Clock) -> None:
     """Only the most recent closed or deleted tickets are remembered."""
     tracker = TicketTracker(clock, gone_memory=2)
-    tracker.resync({"a": 1, "b": 1, "c": 1}, 0)
+    tracker.resync({"a": 1, "b": 1, "c": 1}, ())
     for ticket_id in ("a", "b", "c"):
         tracker.apply(DELETED, ticket_id, 2, closed=False)
     assert tracker.remembered == 2

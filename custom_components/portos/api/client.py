@@ -324,25 +324,25 @@ class PortosClient:
         """Return how many tickets are open."""
         return await self._count_tickets(OPEN_TICKETS_FILTER)
 
-    async def count_tickets_closed_since(self, since: datetime) -> int:
-        """Return how many tickets were closed at or after `since` (an aware datetime)."""
-        return await self._count_tickets(
+    async def get_open_tickets(self) -> list[Ticket]:
+        """Return every open ticket, fetched page by page."""
+        return await self._list_tickets(OPEN_TICKETS_FILTER)
+
+    async def get_tickets_closed_since(self, since: datetime) -> list[Ticket]:
+        """Return every ticket closed at or after `since` (an aware datetime), page by page."""
+        return await self._list_tickets(
             {
                 **CLOSED_TICKETS_FILTER,
                 FILTER_CLOSE_DATE: f"{CLOSED_SINCE_OPERATOR}:{format_since(since)}",
             }
         )
 
-    async def get_open_tickets(self) -> list[Ticket]:
-        """Return every open ticket, fetched page by page."""
+    async def _list_tickets(self, filters: Mapping[str, str]) -> list[Ticket]:
+        """Return every ticket matching NData filters, fetched page by page."""
         tickets: dict[str, Ticket] = {}
         skip = 0
         for _ in range(TICKETS_MAX_PAGES):
-            params = {
-                **OPEN_TICKETS_FILTER,
-                QUERY_SKIP: str(skip),
-                QUERY_TAKE: str(TICKETS_PAGE_SIZE),
-            }
+            params = {**filters, QUERY_SKIP: str(skip), QUERY_TAKE: str(TICKETS_PAGE_SIZE)}
             body = await self._resource("GET", TICKETS_PATH, params=params)
             items = _items(body)
             added = 0
