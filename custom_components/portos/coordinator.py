@@ -312,7 +312,8 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         try:
             # Closed tickets are kept by id, so a close in both replies, or in one reply and the
             # journal, counts once; one in neither is in the journal (replayed below).
-            closed = await self.client.get_tickets_closed_since(dt_util.start_of_local_day())
+            day = dt_util.now().date()
+            closed = await self.client.get_tickets_closed_since(dt_util.start_of_local_day(day))
             tickets = await self.client.get_open_tickets()
         except PortosLicenceExpiredError as err:
             # An expired licence blocks ticket queries but not the licence or health: keep the
@@ -320,14 +321,16 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             self._log_once("licence_expired", "PORTOS refuses ticket queries: %s", err)
             return
         else:
-            self.tracker.resync(
-                {t.id: t.version for t in tickets if not t.closed}, (t.id for t in closed)
+            current = self.tracker.resync(
+                day, {t.id: t.version for t in tickets if not t.closed}, (t.id for t in closed)
             )
             for action, ticket_id, version, was_closed, closed_on in self._journal:
                 self.tracker.replay(
                     action, ticket_id, version, closed=was_closed, closed_on=closed_on
                 )
-            self._resync_needed = False
+            # Local midnight passed during the requests: the closed list was yesterday's, so the
+            # next poll asks for today's (pushes keep counting today's closes meanwhile).
+            self._resync_needed = not current
             self.counters.resyncs += 1
         finally:
             self._journal = None

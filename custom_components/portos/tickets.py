@@ -98,17 +98,24 @@ class TicketTracker:
         self._closed.clear()
         return True
 
-    def resync(self, open_tickets: Mapping[str, int | None], closed_today: Iterable[str]) -> None:
+    def resync(
+        self, day: date, open_tickets: Mapping[str, int | None], closed_on_day: Iterable[str]
+    ) -> bool:
         """Replace the state with a REST snapshot (the server's word beats anything pushed).
 
-        `closed_today` are the ids of the tickets closed since local midnight.
+        `closed_on_day` are the ids of the tickets closed since the local midnight that began
+        `day`. When the day has changed since that list was asked for, it is yesterday's: today
+        starts empty instead, and False tells the caller to resync again.
         """
-        self._day = self._today()
+        today = self._today()
+        self._day = today
         self._open = dict(open_tickets)
         for ticket_id in self._open:
             self._gone.pop(ticket_id, None)
-        self._closed = set(closed_today)
+        current = day == today
+        self._closed = set(closed_on_day) if current else set()
         self.synced = True
+        return current
 
     def replay(
         self,

@@ -625,6 +625,42 @@ async def test_midnight_reset(
     assert await hass.config_entries.async_unload(portos_entry.entry_id)
 
 
+async def test_a_resync_across_midnight_counts_nothing_from_yesterday(
+    hass: HomeAssistant, portos_entry: MockConfigEntry, till: Till
+) -> None:
+    """Closed tickets listed for yesterday do not land on today; the next poll asks again."""
+    start = dt_util.start_of_local_day() + timedelta(days=1) - timedelta(seconds=4)
+    with freeze_time(start, tick=True, real_asyncio=True):
+        portos_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(portos_entry.entry_id)
+        await wait_hub(hass, portos_entry, connected=True)
+        coordinator = portos_entry.runtime_data.coordinator
+        ticket = await till.create_ticket("Table 1")
+        await till.create_ticket("Table 2")
+        await till.close_ticket(ticket["id"])
+        await wait_for(hass, lambda: counts(hass) == ("1", "1"))
+        midnight = start + timedelta(seconds=4)
+        assert dt_util.now() < midnight
+        original = PortosClient.get_open_tickets
+
+        async def list_after_midnight(client: PortosClient) -> list[Ticket]:
+            # The closed list was read yesterday; the open list is read today.
+            async with asyncio.timeout(10):
+                while dt_util.now() < midnight:  # noqa: ASYNC110 - the frozen clock ticks
+                    await asyncio.sleep(0.05)
+            return await original(client)
+
+        coordinator._resync_needed = True
+        with patch.object(PortosClient, "get_open_tickets", list_after_midnight):
+            await coordinator.async_refresh()
+        assert counts(hass) == ("1", "0")
+        assert coordinator._resync_needed
+        await coordinator.async_refresh()
+        assert counts(hass) == ("1", "0")
+        assert not coordinator._resync_needed
+    assert await hass.config_entries.async_unload(portos_entry.entry_id)
+
+
 async def test_pushes_during_a_resync_are_kept(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:

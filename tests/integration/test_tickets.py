@@ -39,7 +39,7 @@ def tracker(clock: Clock) -> TicketTracker:
     """Return a tracker synced to an empty shop."""
     tracker = TicketTracker(clock)
     synced_at_start = tracker.synced
-    tracker.resync({}, ())
+    tracker.resync(DAY, {}, ())
     assert (synced_at_start, tracker.synced) == (False, True)
     return tracker
 
@@ -155,7 +155,7 @@ def test_resync_replaces_state(tracker: TicketTracker, clock: Clock) -> None:
     """A REST snapshot replaces the open set and the closed ids and forgets what it lists."""
     tracker.apply(CREATED, "t1", 1, closed=False)
     tracker.apply(UPDATED, "t1", 2, closed=True)
-    tracker.resync({"t1": 4, "t2": 1}, [f"c{n}" for n in range(7)])
+    tracker.resync(DAY, {"t1": 4, "t2": 1}, [f"c{n}" for n in range(7)])
     assert tracker.open_tickets == {"t1": 4, "t2": 1}
     assert tracker.closed_today == 7
     assert tracker.remembered == 0
@@ -165,9 +165,22 @@ def test_resync_replaces_state(tracker: TicketTracker, clock: Clock) -> None:
     assert tracker.closed_today == 8
     # Midnight between two resyncs: the snapshot's day is the new one.
     clock.today += timedelta(days=1)
-    tracker.resync({}, ["d1", "d2"])
+    assert tracker.resync(clock.today, {}, ["d1", "d2"])
     assert tracker.closed_today == 2
     assert not tracker.roll_day()
+
+
+def test_resync_across_midnight(tracker: TicketTracker, clock: Clock) -> None:
+    """A closed list asked for yesterday is not today's count; the open list still applies."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    clock.today += timedelta(days=1)
+    assert not tracker.resync(DAY, {"t1": 1, "t2": 1}, ["c1", "c2"])
+    assert tracker.closed_today == 0
+    assert tracker.open_count == 2
+    assert not tracker.roll_day()
+    # A close pushed today still counts on top of the empty day.
+    assert tracker.apply(UPDATED, "t2", 2, closed=True, closed_on=clock.today)
+    assert tracker.closed_today == 1
 
 
 def test_a_close_counts_once_whoever_reports_it(tracker: TicketTracker) -> None:
@@ -176,11 +189,11 @@ def test_a_close_counts_once_whoever_reports_it(tracker: TicketTracker) -> None:
     tracker.apply(CREATED, "t2", 1, closed=False)
     assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY) is TicketChange.CLOSED
     # The snapshot was read after that close: it lists t1 among today's closed tickets.
-    tracker.resync({"t2": 1}, ["t1"])
+    tracker.resync(DAY, {"t2": 1}, ["t1"])
     assert tracker.closed_today == 1
     # The open list was read before t2's close and the closed list after it: t2 is in both, and
     # the replay of its close removes it from the open ones without counting it again.
-    tracker.resync({"t2": 1}, ["t1", "t2"])
+    tracker.resync(DAY, {"t2": 1}, ["t1", "t2"])
     tracker.replay(UPDATED, "t2", 2, closed=True, closed_on=DAY)
     assert (tracker.open_count, tracker.closed_today) == (0, 2)
 
@@ -193,7 +206,7 @@ def test_replay_keeps_a_close_the_snapshot_missed(tracker: TicketTracker) -> Non
     assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY) is TicketChange.CLOSED
     tracker.apply(DELETED, "t2", 2, closed=False)
     # The closed list was read before the close, the open list after it.
-    tracker.resync({}, [])
+    tracker.resync(DAY, {}, [])
     assert tracker.closed_today == 0
     tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
     tracker.replay(DELETED, "t2", 2, closed=False)
@@ -209,7 +222,7 @@ def test_replay_of_a_close_the_snapshot_shows_reopened(tracker: TicketTracker) -
     """A stale close replayed onto a snapshot that lists the ticket open again adds nothing."""
     tracker.apply(CREATED, "t1", 1, closed=False)
     tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY)
-    tracker.resync({"t1": 3}, [])
+    tracker.resync(DAY, {"t1": 3}, [])
     tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
     assert (tracker.open_count, tracker.closed_today) == (1, 0)
 
@@ -234,7 +247,7 @@ def test_midnight_reset(tracker: TicketTracker, clock: Clock) -> None:
 def test_gone_memory_is_bounded(clock: Clock) -> None:
     """Only the most recent closed or deleted tickets are remembered."""
     tracker = TicketTracker(clock, gone_memory=2)
-    tracker.resync({"a": 1, "b": 1, "c": 1}, ())
+    tracker.resync(DAY, {"a": 1, "b": 1, "c": 1}, ())
     for ticket_id in ("a", "b", "c"):
         tracker.apply(DELETED, ticket_id, 2, closed=False)
     assert tracker.remembered == 2
