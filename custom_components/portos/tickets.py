@@ -173,10 +173,11 @@ class TicketTracker:
             )
         self._forget(ticket_id, version, deleted=False)
         if action is ResourceAction.CREATED:
-            # Its first appearance, so no snapshot can have counted it yet.
+            # Created already closed (a quick sale): its only appearance is its close, so it is
+            # one `closed` event. By id, so a snapshot that listed it already is not outdone.
             if closed_on == self._day:
                 self._closed.add(ticket_id)
-            return TicketChange.CREATED
+            return TicketChange.CLOSED
         if was_closed:
             # A later change to an already closed ticket (e.g. its receipt details): the close
             # itself was reported once, so this is an update.

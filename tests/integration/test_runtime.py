@@ -412,7 +412,11 @@ async def test_other_resources_and_detail(
 async def test_ticket_created_closed_counts_when_closed_today(
     hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
 ) -> None:
-    """A ticket whose first notification shows it closed (a quick sale) counts if closed today."""
+    """A ticket whose first notification shows it closed (a quick sale) is a `closed` event.
+
+    It counts in closed today if its close date is today.
+    """
+    events = async_capture_events(hass, EVENT_PORTOS)
     now = dt_util.utcnow()
     quick_sale = {
         "id": "quick-1",
@@ -427,6 +431,10 @@ async def test_ticket_created_closed_counts_when_closed_today(
     await emit_and_settle(hass, till, ticket_notification(quick_sale, 1), init_portos)
     await emit_and_settle(hass, till, ticket_notification(late, 1), init_portos)
     assert counts(hass) == ("0", "1")
+    assert [(e.data["resource_id"], e.data["action"]) for e in events] == [
+        ("quick-1", "closed"),
+        ("old-1", "closed"),
+    ]
 
 
 async def test_hub_drop_and_resync(

@@ -112,15 +112,20 @@ def test_update_of_closed_ticket_is_an_update(tracker: TicketTracker) -> None:
 
 
 def test_created_closed(tracker: TicketTracker) -> None:
-    """A ticket created already closed is a create that never counts as open.
+    """A ticket created already closed (a quick sale) is one close, never open.
 
-    It counts as closed today when its close date is today, and only then.
+    It counts as closed today when its close date is today, and only then; its duplicate is stale.
     """
-    assert tracker.apply(CREATED, "t1", 1, closed=True) is TicketChange.CREATED
-    assert tracker.apply(CREATED, "t2", 1, closed=True, closed_on=DAY) is TicketChange.CREATED
+    assert tracker.apply(CREATED, "t1", 1, closed=True) is TicketChange.CLOSED
+    assert tracker.apply(CREATED, "t2", 1, closed=True, closed_on=DAY) is TicketChange.CLOSED
     yesterday = DAY - timedelta(days=1)
-    assert tracker.apply(CREATED, "t3", 1, closed=True, closed_on=yesterday) is TicketChange.CREATED
+    assert tracker.apply(CREATED, "t3", 1, closed=True, closed_on=yesterday) is TicketChange.CLOSED
     assert tracker.open_count == 0
+    assert tracker.closed_today == 1
+    assert tracker.apply(CREATED, "t2", 1, closed=True, closed_on=DAY) is None
+    # A snapshot that already lists it: its late create is still one close, not counted twice.
+    tracker.resync(DAY, {}, ["t4"])
+    assert tracker.apply(CREATED, "t4", 1, closed=True, closed_on=DAY) is TicketChange.CLOSED
     assert tracker.closed_today == 1
 
 
