@@ -183,8 +183,9 @@ class TicketTracker:
             # itself was reported once, so this is an update.
             return TicketChange.UPDATED
         # A close of a ticket never seen open is either in a REST snapshot's count already or one
-        # that cannot be placed in a day; counting it would risk counting it twice.
-        if was_open:
+        # that cannot be placed in a day; counting it would risk counting it twice. One delivered
+        # late across midnight belongs to its own day; an undated one is taken as today's.
+        if was_open and closed_on in (None, self._day):
             self._closed.add(ticket_id)
         return TicketChange.CLOSED
 

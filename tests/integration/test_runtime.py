@@ -269,7 +269,8 @@ async def test_stale_duplicate_out_of_order(
 
     # Out of order: the close (v3) arrives before an update (v2) of the same new ticket.
     late = {**ticket, "id": "late-1", "_v": 1}
-    closed = {**late, "_v": 3, "closeDate": "2026-11-28T10:05:00Z", "closeInfo": {"x": 1}}
+    now = dt_util.utcnow().isoformat()
+    closed = {**late, "_v": 3, "closeDate": now, "closeInfo": {"x": 1}}
     await emit_and_settle(hass, till, ticket_notification(late, 1), init_portos)
     await emit_and_settle(hass, till, ticket_notification(closed, 2), init_portos)
     await emit_and_settle(hass, till, ticket_notification({**late, "_v": 2}, 2), init_portos)
@@ -435,6 +436,20 @@ async def test_ticket_created_closed_counts_when_closed_today(
         ("quick-1", "closed"),
         ("old-1", "closed"),
     ]
+
+
+async def test_a_late_close_from_another_day_is_not_counted_today(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """A close of an open ticket pushed with an earlier day's close date fires, but counts not."""
+    events = async_capture_events(hass, EVENT_PORTOS)
+    ticket = await till.create_ticket("Table 1")
+    await wait_for(hass, lambda: counts(hass) == ("1", "0"))
+    earlier = (dt_util.utcnow() - timedelta(days=2)).isoformat()
+    closed = {**ticket, "_v": 2, "closeDate": earlier, "closeInfo": {"deviceName": "P01"}}
+    await emit_and_settle(hass, till, ticket_notification(closed, 2), init_portos)
+    assert events[-1].data["action"] == "closed"
+    assert counts(hass) == ("0", "0")
 
 
 async def test_hub_drop_and_resync(

@@ -96,6 +96,21 @@ def test_delete_of_open_ticket(tracker: TicketTracker) -> None:
     assert tracker.apply(DELETED, "t1", 2, closed=False) is None
 
 
+def test_close_counts_on_its_own_day(tracker: TicketTracker, clock: Clock) -> None:
+    """A close of a known open ticket counts today only when it is dated today (or undated)."""
+    for ticket_id in ("t1", "t2", "t3"):
+        tracker.apply(CREATED, ticket_id, 1, closed=False)
+    # Delivered late, across midnight: the close belongs to yesterday's count, not today's.
+    clock.today += timedelta(days=1)
+    yesterday = DAY
+    assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=yesterday) is TicketChange.CLOSED
+    assert tracker.closed_today == 0
+    assert tracker.apply(UPDATED, "t2", 2, closed=True, closed_on=clock.today)
+    assert tracker.apply(UPDATED, "t3", 2, closed=True)
+    assert tracker.closed_today == 2
+    assert tracker.open_count == 0
+
+
 def test_close_of_unknown_ticket_is_not_counted(tracker: TicketTracker) -> None:
     """A close for a ticket never seen open is reported but left to the REST count."""
     assert tracker.apply(UPDATED, "t9", 5, closed=True) is TicketChange.CLOSED
