@@ -1,4 +1,4 @@
-"""Helpers for the PortosHub tests: a recording hub harness, a wait helper, a freezable proxy."""
+"""Helpers for the PortosHub tests: recording harness, waits, a freezable proxy, a stall server."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 import datetime as dt
 import ipaddress
+import json
 import ssl
 import threading
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,11 @@ def changed(notification: Notification) -> ResourceChangedPayload:
 def signalrcore_threads() -> list[threading.Thread]:
     """Return the live threads signalrcore started."""
     return [t for t in threading.enumerate() if t.name.startswith("Signalrcore")]
+
+
+def hub_threads() -> list[threading.Thread]:
+    """Return the live threads PortosHub started for blocking signalrcore calls."""
+    return [t for t in threading.enumerate() if t.name.startswith("PortosHub")]
 
 
 class HubHarness:
@@ -207,6 +213,82 @@ class Proxy:
                 await writer.drain()
         if not frozen():
             writer.close()
+
+
+NEGOTIATE_REPLY = {
+    "negotiateVersion": 0,
+    "connectionId": "stalled",
+    "availableTransports": [{"transport": "WebSockets", "transferFormats": ["Text"]}],
+}
+
+
+class StallServer:
+    """An HTTP server on 127.0.0.1 whose replies never finish: a hung hub as a client sees it.
+
+    The kernel completes every TCP handshake and the server reads the request, then, by mode:
+    "mute" says nothing; "drip" sends the start of a reply one byte every 50 ms forever (so no
+    per-read socket timeout ever fires); "upgrade" answers negotiate properly and says nothing
+    to the WebSocket upgrade. Connections stay open until stop().
+    """
+
+    def __init__(self, mode: str) -> None:
+        """Choose how the server stalls."""
+        self.mode = mode
+        self.requests: list[bytes] = []
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._writers: list[asyncio.StreamWriter] = []
+        self.port = 0
+
+    @property
+    def hub_url(self) -> str:
+        """Return a hub URL on this server."""
+        return f"http://127.0.0.1:{self.port}/signalr/v1/mainHub"
+
+    async def start(self) -> None:
+        """Listen on a free port."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Close every connection (which unblocks a client stuck on one) and the listener."""
+        for writer in self._writers:
+            writer.close()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self._writers.append(writer)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            self.requests.append(head.split(b"\r\n", 1)[0])
+            if self.mode == "upgrade" and head.startswith(b"POST"):
+                body = json.dumps(NEGOTIATE_REPLY).encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+                )
+                await writer.drain()
+                writer.close()
+                return
+            if self.mode == "drip":
+                writer.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+                while True:
+                    await asyncio.sleep(0.05)
+                    writer.write(b"a")
+                    await writer.drain()
+            await asyncio.Event().wait()
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self._handlers.discard(task)
 
 
 def self_signed_server_context(directory: Path) -> ssl.SSLContext:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 import logging
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -39,7 +41,13 @@ from custom_components.portos.api.models import (
     Subscription,
     SubscriptionResource,
 )
-from tests.api.hub_support import HubHarness, changed, signalrcore_threads, until
+from tests.api.hub_support import (
+    HubHarness,
+    StallServer,
+    changed,
+    signalrcore_threads,
+    until,
+)
 from tests.till import Till
 
 if TYPE_CHECKING:
@@ -453,6 +461,46 @@ def test_secret_filter_redacts_bearer_jwt_and_known_secrets() -> None:
         SECRET_FILTER.discard("plain-secret-value")
         SECRET_FILTER.discard(None)
     assert "plain-secret-value" in SECRET_FILTER.redact("plain-secret-value")
+
+
+async def test_signalrcore_blocking_calls_are_bounded_inside_attempts_only(
+    socket_enabled: None,
+) -> None:
+    """The negotiate request and the WebSocket's TCP/TLS connect time out in an attempt."""
+    server = StallServer("mute")
+    await server.start()
+    signalr = await asyncio.to_thread(hub_module._load_signalrcore)
+    helpers = sys.modules["signalrcore.helpers"]
+    websocket = sys.modules["signalrcore.transport.websockets.websocket_client"]
+    url = f"127.0.0.1:{server.port}/signalr/v1/mainHub"
+
+    def in_attempt(timeout: float | None, call: Callable[[], object]) -> BaseException | None:
+        hub_module._attempt.timeout = timeout
+        try:
+            call()
+        except Exception as err:  # noqa: BLE001 - returned for the assertions
+            return err
+        finally:
+            hub_module._attempt.timeout = None
+        return None  # pragma: no cover - the server never answers
+
+    def tls_connect() -> object:
+        client = websocket.WebSocketClient(
+            url=f"wss://{url}", ssl_context=ssl.create_default_context()
+        )
+        return client.create_socket()
+
+    try:
+        # Inside an attempt: the TLS handshake with a silent server times out.
+        error = await asyncio.to_thread(in_attempt, 0.2, tls_connect)
+        assert isinstance(error, TimeoutError)
+        # Outside one, a timeout the caller gives is kept as it is.
+        post = partial(helpers.RequestHelpers.post, f"http://{url}/negotiate", timeout=0.2)
+        error = await asyncio.to_thread(in_attempt, None, post)
+        assert isinstance(error, (TimeoutError, URLError))
+    finally:
+        await server.stop()
+    assert signalr is hub_module._load_signalrcore()  # loaded (and patched) once
 
 
 async def test_teardown_copes_with_half_built_connections() -> None:

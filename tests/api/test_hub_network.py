@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
+from custom_components.portos.api import hub as hub_module
 from custom_components.portos.api.models import (
     EVENT_RESOURCES_CHANGED,
     Subscription,
@@ -17,6 +19,8 @@ from custom_components.portos.api.models import (
 from tests.api.hub_support import (
     HubHarness,
     Proxy,
+    StallServer,
+    hub_threads,
     self_signed_server_context,
     signalrcore_threads,
     until,
@@ -237,34 +241,118 @@ async def test_subscribe_without_completion_replaces_the_connection(
     await ticket_arrives(item, till, "Answered at last")
 
 
-async def test_server_that_never_answers_times_out_and_stop_stays_bounded(
-    simulator: Simulator, harness: HarnessFactory
+@pytest.fixture
+async def stall_servers() -> AsyncIterator[Callable[[str], Awaitable[StallServer]]]:
+    """Return a factory of started stalling servers; all are stopped after the test."""
+    made: list[StallServer] = []
+
+    async def factory(mode: str) -> StallServer:
+        server = StallServer(mode)
+        await server.start()
+        made.append(server)
+        return server
+
+    yield factory
+    for server in made:
+        await server.stop()
+    # Closing the server unblocks any thread still stuck on it: none may be left.
+    await until(lambda: hub_threads() == [], what="hub threads ended")
+
+
+@pytest.fixture
+def quick_attempts(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Give connection attempts a 0.3 s timeout (hubs made with keepalive 0.1)."""
+    monkeypatch.setattr(hub_module, "_MIN_REPLY_TIMEOUT", 0.3)
+    return 0.3
+
+
+def _new_threads(before: set[threading.Thread]) -> set[threading.Thread]:
+    """Return the live threads started since `before` was taken."""
+    return set(threading.enumerate()) - before
+
+
+async def test_server_that_never_answers_does_not_pile_up_threads(
+    simulator: Simulator,
+    harness: HarnessFactory,
+    stall_servers: Callable[[str], Awaitable[StallServer]],
+    quick_attempts: float,
 ) -> None:
-    """A server that accepts TCP and says nothing: the attempt times out; stop() returns."""
-    accepted: list[asyncio.StreamWriter] = []
+    """A hub that accepts TCP and never answers: many attempts, one blocked thread at most.
 
-    async def mute(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)
+    signalrcore's negotiate has no timeout of its own; each attempt's negotiate is bounded by
+    the attempt's timeout, so attempts go on while the server holds every connection open.
+    """
+    server = await stall_servers("mute")
+    before = set(threading.enumerate())
+    item = await harness(
+        simulator.url, hub_url=server.hub_url, keepalive=0.1, backoff_max=0.1, stop_timeout=0.3
+    )
+    most = 0
 
-    server = await asyncio.start_server(mute, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        item = await harness(
-            simulator.url,
-            hub_url=f"http://127.0.0.1:{port}/signalr/v1/mainHub",
-            keepalive=1.0,  # an attempt may take max(2 x keepalive, 5 s)
-            stop_timeout=0.2,
-        )
-        await item.hub.start()
-        await until(lambda: item.hub.stats.errors >= 1)
-        assert item.hub.stats.last_error == "Timed out connecting to the hub"
-        # signalrcore's negotiate has no timeout: its thread is still blocked, stop() is not.
-        await asyncio.wait_for(item.hub.stop(), 5)
-    finally:
-        for writer in accepted:
-            writer.close()  # unblocks the executor thread stuck in negotiate
-        server.close()
-        await server.wait_closed()
+    def attempts_made() -> bool:
+        nonlocal most
+        most = max(most, len(_new_threads(before)))
+        return item.hub.stats.errors >= 8  # more attempts than a default executor has workers
+
+    await item.hub.start()
+    await until(attempts_made, what="8 failed attempts")
+    assert most <= 2, most  # the attempt's thread and, briefly, its teardown
+    assert len(server.requests) >= 8
+    assert all(request.startswith(b"POST") for request in server.requests)  # negotiate only
+    assert not item.hub.connected
+    await asyncio.wait_for(item.hub.stop(), 0.3 + 1)
+
+
+async def test_attempt_stuck_in_negotiate_blocks_the_next_one_and_not_stop(
+    simulator: Simulator,
+    harness: HarnessFactory,
+    stall_servers: Callable[[str], Awaitable[StallServer]],
+    quick_attempts: float,
+) -> None:
+    """A reply that trickles in forever: no second attempt meanwhile; stop() stays bounded."""
+    server = await stall_servers("drip")
+    item = await harness(
+        simulator.url, hub_url=server.hub_url, keepalive=0.1, backoff_max=0.1, stop_timeout=0.3
+    )
+    await item.hub.start()
+    await until(lambda: item.hub.stats.errors >= 1)
+    assert item.hub.stats.last_error == "Timed out connecting to the hub"
+    # Time for several more attempts if the hub did not wait for the blocked one.
+    await asyncio.sleep(10 * quick_attempts)
+    assert item.hub.stats.errors == 1
+    assert len(server.requests) == 1
+    stuck = hub_threads()
+    assert [thread.name for thread in stuck] == ["PortosHub connect #1"]
+    await asyncio.wait_for(item.hub.stop(), 0.3 + 1)
+    assert stuck[0].is_alive()  # still blocked: it ends when the server goes (fixture)
+
+
+async def test_websocket_upgrade_that_never_answers_is_bounded(
+    simulator: Simulator,
+    harness: HarnessFactory,
+    stall_servers: Callable[[str], Awaitable[StallServer]],
+    quick_attempts: float,
+) -> None:
+    """Negotiate answered, the WebSocket upgrade never: signalrcore's socket read is bounded."""
+    server = await stall_servers("upgrade")
+    before = set(threading.enumerate())
+    item = await harness(
+        simulator.url, hub_url=server.hub_url, keepalive=0.1, backoff_max=0.1, stop_timeout=0.3
+    )
+    most = 0
+
+    def attempts_made() -> bool:
+        nonlocal most
+        most = max(most, len(_new_threads(before)))
+        return item.hub.stats.errors >= 4
+
+    await item.hub.start()
+    await until(attempts_made, what="4 failed attempts")
+    assert most <= 2, most
+    upgrades = [request for request in server.requests if request.startswith(b"GET")]
+    assert len(upgrades) >= 3
+    assert not item.hub.connected
+    await asyncio.wait_for(item.hub.stop(), 0.3 + 1)
 
 
 async def test_server_close_message_is_a_lost_connection(

@@ -2,8 +2,10 @@
 
 signalrcore 1.0.2 is synchronous and thread based; docs/signalrcore-1.0.2.md lists what it was
 measured to do. This is the only module that imports it. Its import, build, start, sends and the
-teardown run in the loop's default executor; everything it calls on its own threads is handed to the
-asyncio loop with call_soon_threadsafe before it touches any state. Its automatic reconnect is
+teardown run on short-lived daemon threads of the hub's own (never the loop's shared executor), one
+connection attempt at a time, with negotiate and the WebSocket connect bounded by a timeout;
+everything signalrcore calls on its own threads is handed to the asyncio loop with
+call_soon_threadsafe before it touches any state. Its automatic reconnect is
 configured only for the keep-alive pinger it brings and is switched off right after start: this
 module owns the reconnect loop (fresh token, fresh connection, subscriptions re-sent) and a
 watchdog.
@@ -25,6 +27,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlparse
 import uuid
 
 from .exceptions import (
@@ -62,6 +65,12 @@ _ACCEPTED_TYPES: Final = frozenset(
 _SIGNALRCORE_THREAD_PREFIX: Final = "Signalrcore"
 # Shortest time we give negotiate + upgrade + handshake, and a Subscribe its completion.
 _MIN_REPLY_TIMEOUT: Final = 5.0
+# stop() returns within stop_timeout plus this (teardown threads are joined by then).
+_STOP_MARGIN: Final = 0.5
+# RequestHelpers.post(url, headers, proxies, params, data, timeout, ...): timeout is the 6th.
+_POST_TIMEOUT_ARG: Final = 5
+_THREAD_PREFIX: Final = "PortosHub"
+_THREAD_POLL: Final = 0.01
 _EXCERPT: Final = 80
 _REDACTED: Final = "**REDACTED**"
 
@@ -227,18 +236,81 @@ class _SignalR:
 
 _signalr: _SignalR | None = None
 _signalr_lock = threading.Lock()
+# The blocking-call timeout of the connection attempt running on this thread (None elsewhere):
+# it scopes the bounds below to our own attempts, other signalrcore users keep its behaviour.
+_attempt = threading.local()
+
+
+def _attempt_timeout() -> float | None:
+    """Return the timeout of the connection attempt running on the calling thread, if any."""
+    timeout: float | None = getattr(_attempt, "timeout", None)
+    return timeout
 
 
 def _load_signalrcore() -> _SignalR:
-    """Import signalrcore (about 200 ms, builds an SSL context): executor only."""
+    """Import signalrcore (about 200 ms, builds an SSL context): off the event loop only."""
     global _signalr  # noqa: PLW0603 - a process-wide import cache
     with _signalr_lock:
         if _signalr is None:
+            _bound_blocking_calls(
+                importlib.import_module("signalrcore.helpers"),
+                importlib.import_module("signalrcore.transport.sockets.base_socket_client"),
+            )
             _signalr = _SignalR(
                 builder=importlib.import_module("signalrcore.hub_connection_builder"),
                 json_protocol=importlib.import_module("signalrcore.protocol.json_hub_protocol"),
             )
         return _signalr
+
+
+def _bound_blocking_calls(helpers: ModuleType, socket_client: ModuleType) -> None:
+    """Give signalrcore's negotiate and WebSocket connect a timeout during our attempts.
+
+    Its negotiate calls urlopen(timeout=None) and its WebSocket client opens a socket without a
+    timeout, then reads the upgrade reply: a server that accepts TCP and never answers blocks
+    the attempt's thread forever. Only calls made while `_attempt.timeout` is set on the calling
+    thread are bounded; the reader thread's socket is made blocking again before it reads.
+    """
+    request_helpers = helpers.RequestHelpers
+    base_client = socket_client.BaseSocketClient
+    post = request_helpers.post
+    create_socket = base_client.create_socket
+    run = base_client.run
+
+    def bounded_post(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - library object
+        """RequestHelpers.post whose timeout defaults to the attempt's."""
+        if kwargs.get("timeout") is None and len(args) < _POST_TIMEOUT_ARG:
+            kwargs["timeout"] = _attempt_timeout()
+        return post(*args, **kwargs)
+
+    def bounded_create_socket(client: Any) -> socket.socket:  # noqa: ANN401 - library object
+        """BaseSocketClient.create_socket with the attempt's timeout on connect, TLS, upgrade."""
+        timeout = _attempt_timeout()
+        if timeout is None or client.proxies:
+            sock: socket.socket = create_socket(client)
+            return sock
+        parsed = urlparse(client.url)
+        host = parsed.hostname
+        sock = socket.create_connection((host, helpers.Helpers.get_port(parsed)), timeout)
+        if parsed.scheme in ("wss", "https"):
+            try:
+                sock = client.ssl_context.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
+        client.portos_bounded = True
+        return sock
+
+    def blocking_run(client: Any) -> None:  # noqa: ANN401 - library object
+        """BaseSocketClient.run on a socket that blocks again (the reader waits for frames)."""
+        if getattr(client, "portos_bounded", False):
+            with suppress(OSError):
+                client.sock.settimeout(None)
+        run(client)
+
+    request_helpers.post = staticmethod(bounded_post)
+    base_client.create_socket = bounded_create_socket
+    base_client.run = blocking_run
 
 
 def _excerpt(text: object) -> str:
@@ -308,7 +380,7 @@ class _Link:
         """Create the bookkeeping of connection attempt `number`."""
         self.number = number
         self.loop = loop
-        # Shared with signalrcore's and executor threads (plain flags, sets and a lock).
+        # Shared with signalrcore's and the hub's threads (plain flags, sets and a lock).
         self.conn: _Connection | None = None
         self.closed = False
         self._threads: set[threading.Thread] = set()
@@ -316,7 +388,8 @@ class _Link:
         self.lock = threading.Lock()
         self.start_done = threading.Event()
         self.start_done.set()
-        # Loop-only state.
+        # Loop-only state. `started` resolves (from the attempt's thread) when start() returned.
+        self.started: asyncio.Future[BaseException | None] | None = None
         self.open = False
         self.lost_reason: str | None = None
         self.wakeup = asyncio.Event()
@@ -339,7 +412,7 @@ class _Link:
 
 
 def _dispose_blocking(link: _Link, timeout: float) -> None:
-    """Close a signalrcore connection for good and join its threads, within `timeout` (executor).
+    """Close a signalrcore connection for good and join its threads, within `timeout` (hub thread).
 
     signalrcore's own stop() waits for the server's next frame (its reader blocks in recv and
     closing a socket does not wake it) and may reconnect by itself; so we switch its reconnect
@@ -456,6 +529,7 @@ class PortosHub:
         self._sub_lock = asyncio.Lock()
         self._stats = HubStats()
         self._warned: set[str] = set()
+        self._threads: set[threading.Thread] = set()
 
     # --- properties -----------------------------------------------------------------------------
 
@@ -490,21 +564,71 @@ class PortosHub:
         if task is None:
             return
         self._stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._stop_timeout + _STOP_MARGIN
         task.cancel()
         # asyncio.wait, not `await task`: a cancellation of stop() itself must still propagate.
-        await asyncio.wait({task})
+        await asyncio.wait({task}, timeout=self._stop_timeout + _STOP_MARGIN)
         link = self._link
         if link is not None:
             self._forget_link(link)
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, _dispose_blocking, link, self._stop_timeout)
+            # The teardown bounds itself by stop_timeout; asyncio.wait bounds our wait for it.
+            teardown = self._in_thread(
+                f"teardown #{link.number}", _dispose_blocking, link, self._stop_timeout
+            )
+            await asyncio.wait({teardown}, timeout=max(0.0, deadline - loop.time()))
             self._link = None
+        await self._join_threads(deadline)
         if self._connected:
             self._connected = False
             self._connected_event.clear()
             self._stats.disconnects += 1
         SECRET_FILTER.discard(self._token)
         self._token = None
+
+    async def _join_threads(self, deadline: float) -> None:
+        """Wait (until the loop-time deadline) for every thread the hub started to end."""
+        loop = self._running_loop()
+        while self._threads and loop.time() < deadline:
+            self._threads = {thread for thread in self._threads if thread.is_alive()}
+            if self._threads:
+                await asyncio.sleep(_THREAD_POLL)
+        self._threads = {thread for thread in self._threads if thread.is_alive()}
+        if self._threads:
+            # Only a connection attempt blocked in a socket call gets here; its own timeout
+            # ends it (and it tears its connection down itself).
+            LOGGER.debug("%d hub thread(s) still blocked after stop()", len(self._threads))
+
+    def _in_thread(
+        self, name: str, func: Callable[..., None], *args: object
+    ) -> asyncio.Future[BaseException | None]:
+        """Run a blocking signalrcore call on a daemon thread of the hub's own.
+
+        Not the loop's default executor: a call blocked by a server that never answers must not
+        hold one of the (HA-wide) executor's workers. The returned future is resolved from the
+        thread via call_soon_threadsafe with the call's exception, or None.
+        """
+        loop = self._running_loop()
+        future: asyncio.Future[BaseException | None] = loop.create_future()
+
+        def target() -> None:
+            error: BaseException | None = None
+            try:
+                func(*args)
+            except Exception as err:  # noqa: BLE001 - handed to the loop, raised there
+                error = err
+            with suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, future, error)
+
+        thread = threading.Thread(target=target, name=f"{_THREAD_PREFIX} {name}", daemon=True)
+        self._threads = {known for known in self._threads if known.is_alive()}
+        self._threads.add(thread)
+        thread.start()
+        return future
+
+    async def _blocking(self, name: str, func: Callable[..., None], *args: object) -> None:
+        """Run a blocking call on a hub thread and raise what it raised."""
+        _reraise(await self._in_thread(name, func, *args))
 
     async def wait_connected(self, timeout: float) -> bool:  # noqa: ASYNC109 - contract
         """Wait until connected (subscriptions sent); return False on timeout."""
@@ -554,8 +678,13 @@ class PortosHub:
         future: asyncio.Future[None] = loop.create_future()
         link.pending[invocation_id] = future
         try:
-            await loop.run_in_executor(
-                None, self._invoke_blocking, link, method, subscription.to_wire(), invocation_id
+            await self._blocking(
+                f"{method} #{link.number}",
+                self._invoke_blocking,
+                link,
+                method,
+                subscription.to_wire(),
+                invocation_id,
             )
             async with asyncio.timeout(self._reply_timeout):
                 await future
@@ -571,7 +700,7 @@ class PortosHub:
     def _invoke_blocking(
         self, link: _Link, method: str, payload: dict[str, Any], invocation_id: str
     ) -> None:
-        """Send one invocation on signalrcore (executor: it writes to a blocking socket)."""
+        """Send one invocation on signalrcore (hub thread: it writes to a blocking socket)."""
         conn = link.conn
         if conn is None or link.closed:
             raise PortosConnectionError("Hub connection closed")
@@ -634,9 +763,12 @@ class PortosHub:
         link = _Link(self._links, loop)
         self._link = link
         link.start_done.clear()
+        started = self._in_thread(f"connect #{link.number}", self._connect_blocking, link, token)
+        link.started = started
         try:
             async with asyncio.timeout(self._reply_timeout):
-                await loop.run_in_executor(None, self._connect_blocking, link, token)
+                # Shielded: after a timeout the next attempt still waits for this start to end.
+                _reraise(await asyncio.shield(started))
                 # signalrcore reports nothing for a connection lost (or a handshake refused)
                 # before the handshake completed: only the timeout ends this wait then.
                 while not link.open:
@@ -661,7 +793,9 @@ class PortosHub:
         return link
 
     def _connect_blocking(self, link: _Link, token: str) -> None:
-        """Build and start a signalrcore connection (executor: all of it blocks)."""
+        """Build and start a signalrcore connection (hub thread: all of it blocks)."""
+        # Negotiate, TCP/TLS connect and the upgrade reply each get the attempt's timeout.
+        _attempt.timeout = self._reply_timeout
         try:
             conn = self._build(_load_signalrcore(), link, token)
             link.conn = conn
@@ -670,13 +804,14 @@ class PortosHub:
             # we configured it only for the keep-alive pinger, which keeps running.
             conn.transport.manually_closing = True
         finally:
+            _attempt.timeout = None
             link.start_done.set()
             if link.closed:
                 # stop() or the loop gave up on this attempt while it was starting.
                 _dispose_blocking(link, self._stop_timeout)
 
     def _build(self, signalr: _SignalR, link: _Link, token: str) -> _Connection:
-        """Configure a signalrcore connection bound to `link` (executor: builds SSL contexts)."""
+        """Configure a signalrcore connection bound to `link` (hub thread: builds SSL contexts)."""
         protocol: _JsonProtocol = signalr.json_protocol.JsonHubProtocol()
         protocol.parse_messages = partial(self._parse_frame, link, protocol)
         protocol.encode = partial(_encode_quietly, protocol)
@@ -736,8 +871,13 @@ class PortosHub:
         if link is None:
             return
         self._forget_link(link)
-        await self._running_loop().run_in_executor(
-            None, _dispose_blocking, link, self._stop_timeout
+        if link.started is not None and not link.started.done():
+            # Never two blocked starts at once: a server that never answers would otherwise
+            # get one more stuck thread per attempt. The attempt's own timeouts end this wait.
+            LOGGER.debug("Waiting for connection attempt #%d to give up", link.number)
+            await link.started
+        await self._blocking(
+            f"teardown #{link.number}", _dispose_blocking, link, self._stop_timeout
         )
         self._link = None
 
@@ -907,6 +1047,18 @@ class PortosHub:
             callback(value)
         except Exception:
             LOGGER.exception("Error in a PORTOS hub callback")
+
+
+def _settle(future: asyncio.Future[BaseException | None], error: BaseException | None) -> None:
+    """Resolve a hub thread's future with its outcome, unless nobody waits any more."""
+    if not future.done():
+        future.set_result(error)
+
+
+def _reraise(error: BaseException | None) -> None:
+    """Raise the exception a hub thread handed over, if any."""
+    if error is not None:
+        raise error
 
 
 def _fail_pending(link: _Link) -> None:
