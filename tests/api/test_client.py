@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from custom_components.portos.api import client as client_module
 from custom_components.portos.api.client import PortosClient
 from custom_components.portos.api.exceptions import (
     PortosAuthenticationError,
@@ -339,6 +340,84 @@ async def test_get_open_tickets_pages(
     assert all(not t.closed for t in tickets)
     assert all(t.version == 1 for t in tickets)
     assert await client.count_open_tickets() == 123
+
+
+async def closing_between_pages(
+    simulator: Simulator,
+    till: Till,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    per_listing: int,
+    listings_with_closes: int,
+) -> tuple[PortosClient, list[dict[str, Any]], list[int], aiohttp.ClientSession]:
+    """Return a client whose open-ticket listings see tickets close after their first page.
+
+    Pages are five tickets long; after the first page of each of the first `listings_with_closes`
+    listings, the till closes the `per_listing` oldest open tickets, as a cashier would while the
+    listing is under way. Also returns the tickets created (twenty), how many listings started,
+    and the session to close.
+    """
+    monkeypatch.setattr(client_module, "TICKETS_PAGE_SIZE", 5)
+    await till.login()
+    created = [await till.create_ticket(f"Table {n}") for n in range(20)]
+    listings: list[int] = []
+
+    async def after_page(
+        _session: aiohttp.ClientSession,
+        _context: object,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        query = params.url.query
+        if query.get("IsClosed") != "eq:false" or query.get("$skip") != "0":
+            return
+        listings.append(1)
+        if len(listings) > listings_with_closes:
+            return
+        still_open = [t for t in created if simulator.state.tickets[t["id"]]["closeDate"] is None]
+        for ticket in still_open[:per_listing]:
+            await till.close_ticket(ticket["id"])
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(after_page)
+    traced = aiohttp.ClientSession(trace_configs=[trace])
+    return PortosClient(traced, simulator.url, "admin", PASSWORD), created, listings, traced
+
+
+async def test_open_tickets_listed_while_tickets_close(
+    simulator: Simulator, till: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A close shifts the later tickets one place forward: reading on at $skip=5 would miss the
+    # one that moved onto the first page. The move is seen and the list read again.
+    client, created, listings, traced = await closing_between_pages(
+        simulator, till, monkeypatch, per_listing=1, listings_with_closes=1
+    )
+    async with traced:
+        tickets = await client.get_open_tickets()
+    server = {i for i, t in simulator.state.tickets.items() if t["closeDate"] is None}
+    assert server == {t["id"] for t in created[1:]}
+    assert [t.id for t in tickets] == [t["id"] for t in created[1:]]
+    assert len(listings) == 2
+
+
+async def test_open_tickets_kept_moving_for_every_listing(
+    simulator: Simulator,
+    till: Till,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Two closes between every first and second page, three listings in all: the last one is
+    # kept as it came (missing one ticket; the next resync corrects it), never an endless loop.
+    caplog.set_level(logging.DEBUG, logger="custom_components.portos.api")
+    client, created, listings, traced = await closing_between_pages(
+        simulator, till, monkeypatch, per_listing=2, listings_with_closes=3
+    )
+    async with traced:
+        tickets = await client.get_open_tickets()
+    assert len(listings) == 3
+    expected = created[4:9] + created[10:]
+    assert [t.id for t in tickets] == [t["id"] for t in expected]
+    moved = [r for r in caplog.records if "changed while it was read" in r.getMessage()]
+    assert len(moved) == 3
 
 
 # --- licence and health --------------------------------------------------------------------------

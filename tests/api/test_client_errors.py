@@ -477,7 +477,40 @@ async def test_paging_without_total_count_and_a_capped_take(
     url = await serve(app)
     tickets = await make_client(session, url).get_open_tickets()
     assert [t.id for t in tickets] == [f"t{i}" for i in range(75)]
-    assert app["seen"] == [(0, 30), (30, 30), (60, 30), (75, 30)]
+    # Each page after the first starts with the previous page's last ticket (the overlap that
+    # shows whether the list moved meanwhile).
+    assert app["seen"] == [(0, 30), (29, 30), (58, 30), (74, 30)]
+
+
+async def test_paging_one_ticket_at_a_time(session: aiohttp.ClientSession, serve: Serve) -> None:
+    # Pages of one ticket cannot overlap; the client still moves on, one ticket per page.
+    app = paging_app(3, cap=1)
+    url = await serve(app)
+    tickets = await make_client(session, url).get_open_tickets()
+    assert [t.id for t in tickets] == ["t0", "t1", "t2"]
+    assert app["seen"] == [(0, 1), (1, 1), (2, 1), (3, 1)]
+
+
+async def test_paging_tickets_inserted_before_the_page_are_no_move(
+    session: aiohttp.ClientSession, serve: Serve
+) -> None:
+    # A server whose order puts a new ticket first: the rest move back, which only repeats one
+    # ticket (nothing can be missed), so the list is not read again.
+    listing = [{"id": f"t{i}"} for i in range(8)]
+    seen: list[int] = []
+
+    async def tickets(request: web.Request) -> web.Response:
+        skip = int(request.query["$skip"])
+        seen.append(skip)
+        page = listing[skip : skip + 5]
+        if skip == 0:
+            listing.insert(0, {"id": "new"})
+        return web.json_response({"items": page, "count": len(page), "totalCount": len(listing)})
+
+    url = await serve(app_with([login_route(), web.get("/api/v1/tickets", tickets)]))
+    found = await make_client(session, url).get_open_tickets()
+    assert [t.id for t in found] == [f"t{i}" for i in range(8)]
+    assert seen == [0, 4]
 
 
 async def test_paging_stops_when_skip_is_ignored(

@@ -64,6 +64,8 @@ from .models import AuthResult, Health, Licence, Ticket
 _LOGGER = logging.getLogger(__name__)
 
 _TITLE_MAX = 200
+# Readings of a ticket list that keeps moving before the last one is kept as it came.
+TICKETS_LIST_TRIES = 3
 _REFUSED_ENVS_FOLDED = frozenset(env.casefold() for env in REFUSED_DEVICE_ENVS)
 
 
@@ -338,25 +340,55 @@ class PortosClient:
         )
 
     async def _list_tickets(self, filters: Mapping[str, str]) -> list[Ticket]:
-        """Return every ticket matching NData filters, fetched page by page."""
+        """Return every ticket matching NData filters, fetched page by page.
+
+        A ticket that leaves the list while it is read (closed or deleted) moves the later ones
+        forward, so reading on at the next $skip could miss one. Pages overlap by one ticket: the
+        previous page's last ticket missing from the next page shows such a move, and the list is
+        read again, at most TICKETS_LIST_TRIES times in all; the last reading is kept as it came
+        (a later resync corrects what it missed).
+        """
+        for _ in range(TICKETS_LIST_TRIES - 1):
+            tickets, moved = await self._read_ticket_pages(filters, stop_when_moved=True)
+            if not moved:
+                return tickets
+            _LOGGER.debug("The ticket list changed while it was read; reading it again")
+        tickets, moved = await self._read_ticket_pages(filters, stop_when_moved=False)
+        if moved:
+            _LOGGER.debug("The ticket list changed while it was read; keeping this reading")
+        return tickets
+
+    async def _read_ticket_pages(
+        self, filters: Mapping[str, str], *, stop_when_moved: bool
+    ) -> tuple[list[Ticket], bool]:
+        """Read the pages of one listing; also tell whether the list moved under the reading."""
         tickets: dict[str, Ticket] = {}
         skip = 0
+        overlap: str | None = None
+        moved = False
         for _ in range(TICKETS_MAX_PAGES):
             params = {**filters, QUERY_SKIP: str(skip), QUERY_TAKE: str(TICKETS_PAGE_SIZE)}
             body = await self._resource("GET", TICKETS_PATH, params=params)
-            items = _items(body)
+            page = [Ticket.from_dict(raw) for raw in _items(body)]
+            if overlap is not None and all(t.id != overlap for t in page):
+                # Anywhere on the page is fine: tickets that came in before it only repeat some.
+                moved = True
+                if stop_when_moved:
+                    return list(tickets.values()), True
             added = 0
-            for raw in items:
-                ticket = Ticket.from_dict(raw)
+            for ticket in page:
                 if ticket.id not in tickets:
                     tickets[ticket.id] = ticket
                     added += 1
-            skip += len(items)
+            end = skip + len(page)
             # Advance by what came back, not by $take: a server may cap pages below it. A page with
             # nothing new means the server ignores $skip, and asking again would never end.
             total = _total_count(body)
-            if not added or (total is not None and skip >= total):
-                return list(tickets.values())
+            if not added or (total is not None and end >= total):
+                return list(tickets.values()), moved
+            # A one-ticket page cannot overlap and still move on.
+            overlap = page[-1].id if len(page) > 1 else None
+            skip = end - 1 if overlap is not None else end
         raise PortosServerError(f"The ticket list did not end after {TICKETS_MAX_PAGES} pages")
 
     async def _count_tickets(self, filters: Mapping[str, str]) -> int:
