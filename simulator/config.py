@@ -28,6 +28,8 @@ class SimulatorConfig:
     license_days: int = 365
     demo: bool = False
     demo_interval: float = 3.0
+    # Kestrel sends a hub message that spans several 4 KiB buffer segments as several frames.
+    ws_fragment_size: int = 4096
 
 
 def _positive(text: str) -> float:
@@ -35,6 +37,14 @@ def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0: {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    """Parse a whole number that is 0 or more."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
     return value
 
 
@@ -101,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.demo_interval,
         metavar="SECONDS",
         help="mean pause between two demo actions",
+    )
+    parser.add_argument(
+        "--ws-fragment-size",
+        type=_non_negative_int,
+        default=defaults.ws_fragment_size,
+        metavar="BYTES",
+        help="send a hub WebSocket message longer than this as a text frame and continuation "
+        "frames of this size, as ASP.NET Core does with large messages; 0 never fragments",
     )
     return parser
 

@@ -44,11 +44,23 @@ async def tokens_expire(request: web.Request) -> web.Response:
 
 
 async def emit(request: web.Request) -> web.Response:
-    """Send a notification object as OnEvent, or `{"raw": text}` verbatim, to every connection."""
+    """Send a notification object as OnEvent, or `{"raw": text}` verbatim, to every connection.
+
+    A raw message may carry `"fragment": N` to be sent in fragments of N bytes whatever the
+    configured size (0: as one frame).
+    """
     body = await json_body(request)
     hub = state_of(request).hub
-    if isinstance(body, dict) and set(body) == {"raw"} and isinstance(body["raw"], str):
-        return web.json_response({"sent": hub.emit_raw(body["raw"])})
+    if (
+        isinstance(body, dict)
+        and "raw" in body
+        and set(body) <= {"raw", "fragment"}
+        and isinstance(body["raw"], str)
+    ):
+        size = body.get("fragment")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise validation("fragment", "fragment must be a whole number of bytes, 0 or more.")
+        return web.json_response({"sent": hub.emit_raw(body["raw"], size)})
     return web.json_response({"sent": hub.emit(body)})
 
 
@@ -126,6 +138,7 @@ async def summary(request: web.Request) -> web.Response:
             "user": conn.user,
             "device": conn.device,
             "subscriptions": len(conn.subscriptions),
+            "fragmented": conn.fragmented,
         }
         for conn in hub.connections.values()
     ]
@@ -139,6 +152,7 @@ async def summary(request: web.Request) -> web.Response:
                 "connectionsOpened": hub.stats.connections_opened,
                 "notificationsSent": hub.stats.notifications_sent,
                 "invocations": hub.stats.invocations,
+                "messagesFragmented": hub.stats.messages_fragmented,
             },
         }
     )

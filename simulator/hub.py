@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import WSMsgType, web
 
+from .frames import send_text
 from .problems import ProblemError
 from .store import Actor, isoformat, utcnow
 
@@ -125,9 +126,10 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class _Raw:
-    """Text sent verbatim as one WebSocket message."""
+    """Text sent verbatim as one WebSocket message, optionally with its own fragment size."""
 
     text: str
+    fragment: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,9 @@ class HubConnection:
         self._backlog: deque[str | _Raw | _Close] = deque()
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._fragment_size = 0
+        self._stats: HubStats | None = None
+        self.fragmented = 0
 
     def wants(self, event: str, resource: str | None, action: str | None) -> bool:
         """Return whether any subscription matches."""
@@ -171,11 +176,23 @@ class HubConnection:
         self._backlog.append(item)
         self._wakeup.set()
 
-    def start_writer(self, keepalive: float) -> None:
-        """Start the task that sends queued records and idle pings."""
+    def start_writer(self, keepalive: float, fragment_size: int, stats: HubStats) -> None:
+        """Start the task that sends queued records and idle pings (fragmenting large ones)."""
+        self._fragment_size = fragment_size
+        self._stats = stats
         self._writer = asyncio.get_running_loop().create_task(
             self._write_loop(keepalive), name=f"portos-sim-hub-writer-{self.connection_id}"
         )
+
+    async def _send(self, text: str, fragment_size: int | None = None) -> None:
+        """Send one WebSocket message, fragmented as Kestrel does when it is large."""
+        if TYPE_CHECKING:
+            assert self.ws is not None
+            assert self._stats is not None
+        size = self._fragment_size if fragment_size is None else fragment_size
+        if await send_text(self.ws, text, size):
+            self.fragmented += 1
+            self._stats.messages_fragmented += 1
 
     async def _write_loop(self, keepalive: float) -> None:
         """Send queued records, batching bursts; ping when nothing was sent for `keepalive`."""
@@ -196,16 +213,16 @@ class HubConnection:
                 head = backlog[0]
                 if isinstance(head, _Close):
                     if head.text is not None:
-                        await ws.send_str(head.text)
+                        await self._send(head.text)
                     return
                 if isinstance(head, _Raw):
                     backlog.popleft()
-                    await ws.send_str(head.text)
+                    await self._send(head.text, head.fragment)
                     continue
                 batch: list[str] = []
                 while backlog and len(batch) < _MAX_BATCH and isinstance(backlog[0], str):
                     batch.append(backlog.popleft())  # type: ignore[arg-type]
-                await ws.send_str("".join(batch))
+                await self._send("".join(batch))
         except (ConnectionError, RuntimeError) as err:
             _LOGGER.debug("Hub writer of %s stopped: %s", self.connection_id, err)
             self.abort()
@@ -239,6 +256,7 @@ class HubStats:
     connections_opened: int = 0
     notifications_sent: int = 0
     invocations: int = 0
+    messages_fragmented: int = 0
 
 
 class Hub:
@@ -349,7 +367,7 @@ class Hub:
             return
         await ws.send_str(HANDSHAKE_OK)
         conn.ready = True
-        conn.start_writer(self._config.keepalive)
+        conn.start_writer(self._config.keepalive, self._config.ws_fragment_size, self.stats)
         while True:
             try:
                 self._handle_records(conn, text)
@@ -489,9 +507,12 @@ class Hub:
         text = _dumps({"type": MSG_INVOCATION, "target": "OnEvent", "arguments": [notification]})
         return self._send_all(text + RS)
 
-    def emit_raw(self, text: str) -> int:
-        """Send text verbatim, as one WebSocket message, to every connection."""
-        return self._send_all(_Raw(text))
+    def emit_raw(self, text: str, fragment: int | None = None) -> int:
+        """Send text verbatim, as one WebSocket message, to every connection.
+
+        `fragment` overrides the configured fragment size for this message (0: one frame).
+        """
+        return self._send_all(_Raw(text, fragment))
 
     def _send_all(self, item: str | _Raw) -> int:
         """Queue an item on every connection past its handshake."""

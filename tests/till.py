@@ -119,9 +119,16 @@ class Till:
         reply: dict[str, Any] = await self._control("emit", obj)
         return reply
 
-    async def emit_raw(self, text: str) -> dict[str, Any]:
-        """Send text verbatim as one WebSocket message to every hub connection."""
-        reply: dict[str, Any] = await self._control("emit", {"raw": text})
+    async def emit_raw(self, text: str, fragment: int | None = None) -> dict[str, Any]:
+        """Send text verbatim as one WebSocket message to every hub connection.
+
+        `fragment` sends it in fragments of that many bytes (0: one frame) instead of the
+        simulator's configured `ws_fragment_size`.
+        """
+        body: dict[str, Any] = {"raw": text}
+        if fragment is not None:
+            body["fragment"] = fragment
+        reply: dict[str, Any] = await self._control("emit", body)
         return reply
 
     async def drop_hub(self) -> dict[str, Any]:

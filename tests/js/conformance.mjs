@@ -141,6 +141,23 @@ async function main() {
   check("unsubscribe_reference_delivered", ofTicket(c.received, after.id, 1).length === 1, c.received.length);
   check("unsubscribe", ofTicket(a.received, after.id, 1).length === 0, a.received.length);
 
+  // A long order makes a notification of ~16 KB, which the simulator (as Kestrel) sends as a text
+  // frame and continuation frames, cut inside two-byte characters: it must arrive whole.
+  const items = Array.from({ length: 200 }, (_, n) => ({
+    name: `Kapustnica s klobásou ${n}`,
+    unitPrice: 4.2,
+    quantity: { amount: 1 },
+  }));
+  const large = await api(till, "PUT", `/tickets/${after.id}`, { items });
+  await waitFor(() => ofTicket(c.received, after.id, 2).length);
+  const largeEvent = ofTicket(c.received, after.id, 2)[0];
+  check(
+    "large_event_whole",
+    largeEvent !== undefined && JSON.stringify(largeEvent.p.r) === JSON.stringify([large]) &&
+      Buffer.byteLength(JSON.stringify(largeEvent)) > 3 * 4096,
+    largeEvent && Buffer.byteLength(JSON.stringify(largeEvent)),
+  );
+
   // An invalid subscription is refused with a hub error, and the connection survives it.
   let refused = null;
   try {

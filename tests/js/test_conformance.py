@@ -42,6 +42,7 @@ EXPECTED_CHECKS = (
     "licence_filter",
     "unsubscribe_reference_delivered",
     "unsubscribe",
+    "large_event_whole",
     "invalid_subscribe_rejected",
     "connection_survives_error",
     "stopped",
@@ -84,8 +85,11 @@ async def test_official_client_conformance(simulator: Simulator) -> None:
     assert code == 0
     # The server saw what the client saw: three connections, each past its handshake.
     assert simulator.state.hub.stats.connections_opened == 3
-    # create: A+C, update: C, delete: A+C, licence: A, create after unsubscribe: C.
-    assert simulator.state.hub.stats.notifications_sent == 7
+    # create: A+C, update: C, delete: A+C, licence: A, create after unsubscribe: C, large
+    # update: C.
+    assert simulator.state.hub.stats.notifications_sent == 8
+    # The large update went out as a text frame and continuation frames (default 4096 bytes).
+    assert simulator.state.hub.stats.messages_fragmented == 1
 
 
 async def test_conformance_fails_against_a_broken_server(simulator: Simulator) -> None:

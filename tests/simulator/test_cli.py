@@ -33,6 +33,7 @@ FLAGS = (
     "--license-days",
     "--demo",
     "--demo-interval",
+    "--ws-fragment-size",
 )
 
 
@@ -44,6 +45,7 @@ def test_help_lists_every_flag_with_its_default(capsys: pytest.CaptureFixture[st
     text = " ".join(capsys.readouterr().out.split())
     for flag in FLAGS:
         assert flag in text
+    assert "0 never fragments" in text
     for default in (
         "(default: 127.0.0.1)",
         "(default: 3000)",
@@ -57,6 +59,7 @@ def test_help_lists_every_flag_with_its_default(capsys: pytest.CaptureFixture[st
         "(default: 365)",
         "(default: False)",
         "(default: 3.0)",
+        "(default: 4096)",
     ):
         assert default in text
 
@@ -82,6 +85,7 @@ def test_every_flag() -> None:
             "--license-days=-1",
             "--demo",
             "--demo-interval=0.5",
+            "--ws-fragment-size=0",
         ]
     )
     assert config == SimulatorConfig(
@@ -97,11 +101,20 @@ def test_every_flag() -> None:
         license_days=-1,
         demo=True,
         demo_interval=0.5,
+        ws_fragment_size=0,
     )
 
 
 @pytest.mark.parametrize(
-    "argv", [["--keepalive=0"], ["--client-timeout=-1"], ["--api-prefix=/v2"], ["--port=x"]]
+    "argv",
+    [
+        ["--keepalive=0"],
+        ["--client-timeout=-1"],
+        ["--api-prefix=/v2"],
+        ["--port=x"],
+        ["--ws-fragment-size=-1"],
+        ["--ws-fragment-size=1.5"],
+    ],
 )
 def test_bad_flags(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     """Non-positive intervals and unknown prefixes are usage errors."""

@@ -110,6 +110,12 @@ async def test_state_summary(hub_factory: HubFactory, till: Till) -> None:
             "user": "admin",
             "device": "HomeAssistant",
             "subscriptions": 1,
+            "fragmented": 0,
         }
     ]
-    assert state["stats"] == {"connectionsOpened": 1, "notificationsSent": 1, "invocations": 1}
+    assert state["stats"] == {
+        "connectionsOpened": 1,
+        "notificationsSent": 1,
+        "invocations": 1,
+        "messagesFragmented": 0,
+    }
