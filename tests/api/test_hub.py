@@ -245,6 +245,45 @@ async def test_malformed_frames_and_notifications_are_counted_and_survived(
     assert any("nobody waits for (error: boom)" in d for d in debug)
 
 
+async def test_frames_that_crash_signalrcore_are_counted_and_the_connection_kept(
+    simulator: Simulator, harness: HarnessFactory, till: Till
+) -> None:
+    """Records that pass JSON parsing but make signalrcore's reader raise are malformed input.
+
+    Each of them, given to signalrcore, raised in its reader thread and dropped the connection
+    (uncounted): json.loads raises RecursionError, not ValueError, on deep nesting; a
+    completion's error must be a string (it takes len()); ids and targets must be hashable.
+    """
+    item = await harness(simulator.url)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    frames = [
+        "[" * 100_000,  # RecursionError in json.loads
+        '{"type": 3, "invocationId": "zz", "error": 5}',  # len(5)
+        '{"type": 3, "invocationId": ["zz"]}',  # unhashable id
+        '{"type": 1, "target": ["OnEvent"], "arguments": [{}]}',  # unhashable target
+        '{"type": 1, "target": "OnEvent", "arguments": [{}], "invocationId": 7}',
+        '{"type": 1, "target": "OnEvent", "arguments": [{}], "headers": []}',
+        '{"type": 1, "target": "OnEvent", "arguments": [{}], "message_type": 1}',  # kwarg clash
+        '{"type": true, "target": "OnEvent", "arguments": [{}]}',  # a bool is no type
+        '{"target": "OnEvent", "arguments": [{}]}',  # no type at all
+        '{"type": 7, "error": 5}',
+        '{"type": 7, "allowReconnect": "yes"}',
+    ]
+    for number, frame in enumerate(frames, start=1):
+        await till.emit_raw(frame + "\x1e")
+        await till.create_ticket(f"After frame {number}")
+        await until(lambda n=number: len(item.notifications) == n, what=frame[:60])
+        stats = item.hub.stats
+        assert stats.malformed == number, frame[:60]
+        assert (stats.connects, stats.disconnects) == (1, 0), frame[:60]
+        assert item.hub.connected
+    assert [name for _, name, _ in item.events()] == [
+        f"After frame {number}" for number in range(1, len(frames) + 1)
+    ]
+    assert all(isinstance(err, PortosParseError) for err in item.errors)
+
+
 async def test_rejected_subscriptions_are_reported_and_the_hub_stays_connected(
     simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:

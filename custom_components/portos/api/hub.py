@@ -62,6 +62,16 @@ _MESSAGE_CLOSE: Final = 7
 _ACCEPTED_TYPES: Final = frozenset(
     {_MESSAGE_INVOCATION, _MESSAGE_COMPLETION, _MESSAGE_PING, _MESSAGE_CLOSE}
 )
+_NONE: Final = type(None)
+# The fields signalrcore uses of each accepted type, with the JSON types it copes with: any other
+# (an error that is a number, an unhashable invocation id) raises inside its reader thread.
+_FIELD_TYPES: Final[dict[int, dict[str, tuple[type, ...]]]] = {
+    _MESSAGE_INVOCATION: {"target": (str,), "arguments": (list,), "invocationId": (str, _NONE)},
+    _MESSAGE_COMPLETION: {"invocationId": (str, _NONE), "error": (str, _NONE)},
+    _MESSAGE_PING: {},
+    _MESSAGE_CLOSE: {"error": (str, _NONE), "allowReconnect": (bool, _NONE)},
+}
+_REQUIRED_FIELDS: Final[dict[int, tuple[str, ...]]] = {_MESSAGE_INVOCATION: ("target", "arguments")}
 _SIGNALRCORE_THREAD_PREFIX: Final = "Signalrcore"
 # Shortest time we give negotiate + upgrade + handshake, and a Subscribe its completion.
 _MIN_REPLY_TIMEOUT: Final = 5.0
@@ -918,7 +928,7 @@ class PortosHub:
                 continue
             try:
                 data = json.loads(record)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply
                 problems.append(("not JSON", _excerpt(record)))
                 continue
             if not isinstance(data, dict):
@@ -926,15 +936,17 @@ class PortosHub:
                 continue
             if not data:
                 continue
+            problem = _record_problem(data)
+            if problem is not None:
+                problems.append((problem, _excerpt(record)))
+                continue
             try:
                 message = protocol.get_message(data)
             except (ValueError, TypeError, KeyError, AttributeError):
+                # e.g. a key that collides with a parameter name of its message classes
                 problems.append(("not a SignalR message", _excerpt(record)))
                 continue
-            kind = getattr(getattr(message, "type", None), "value", None)
-            if message is None or kind not in _ACCEPTED_TYPES:
-                problems.append(("unsupported message type", _excerpt(record)))
-                continue
+            kind = data["type"]
             if kind == _MESSAGE_INVOCATION and message.target != HUB_METHOD_ON_EVENT:
                 unknown.append(_excerpt(message.target))
                 continue
@@ -1047,6 +1059,25 @@ class PortosHub:
             callback(value)
         except Exception:
             LOGGER.exception("Error in a PORTOS hub callback")
+
+
+def _record_problem(data: dict[str, Any]) -> str | None:
+    """Return why a decoded record is not a message signalrcore can handle safely, or None."""
+    kind = data.get("type")
+    # bool is an int, and MessageType(True) is an invocation: insist on a real int.
+    if type(kind) is not int:
+        return "no message type"
+    if kind not in _ACCEPTED_TYPES:
+        return "unsupported message type"
+    if not isinstance(data.get("headers", {}), dict):
+        return "bad headers"
+    for field in _REQUIRED_FIELDS.get(kind, ()):
+        if field not in data:
+            return f"no {field}"
+    for field, types in _FIELD_TYPES[kind].items():
+        if not isinstance(data.get(field), types):
+            return f"bad {field}"
+    return None
 
 
 def _settle(future: asyncio.Future[BaseException | None], error: BaseException | None) -> None:
