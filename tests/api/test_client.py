@@ -399,6 +399,19 @@ async def test_open_tickets_listed_while_tickets_close(
     assert len(listings) == 2
 
 
+async def test_open_tickets_still_right_on_the_last_listing(
+    simulator: Simulator, till: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The list moves during the first two listings only: the third, last one is complete.
+    client, created, listings, traced = await closing_between_pages(
+        simulator, till, monkeypatch, per_listing=1, listings_with_closes=2
+    )
+    async with traced:
+        tickets = await client.get_open_tickets()
+    assert len(listings) == 3
+    assert [t.id for t in tickets] == [t["id"] for t in created[2:]]
+
+
 async def test_open_tickets_kept_moving_for_every_listing(
     simulator: Simulator,
     till: Till,
