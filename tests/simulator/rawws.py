@@ -73,6 +73,7 @@ class RawHubSocket:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.connection_id = ""
+        self.skipped: list[Frame] = []
 
     async def connect(self) -> None:
         """Negotiate, upgrade, and complete the SignalR handshake (its reply is one whole frame)."""
@@ -125,9 +126,13 @@ class RawHubSocket:
         return frame
 
     async def message(self, timeout: float = 5.0) -> list[Frame]:
-        """Read the frames of the next data message (control frames included, in wire order)."""
+        """Read the frames of the next data message (control frames included, in wire order).
+
+        Pings and pongs before its first frame are kept in `skipped`.
+        """
         frames = [await self.frame(timeout)]
         while frames[0].opcode in (OP_PING, OP_PONG):
+            self.skipped.append(frames[0])
             frames = [await self.frame(timeout)]
         data = [f for f in frames if f.opcode < OP_CLOSE]
         while data and not data[-1].fin:
