@@ -174,7 +174,7 @@ class TicketTracker:
         self._forget(ticket_id, version, deleted=False)
         if action is ResourceAction.CREATED:
             # Created already closed (a quick sale): its only appearance is its close, so it is
-            # one `closed` event. By id, so a snapshot that listed it already is not outdone.
+            # one `closed` event. Kept by id, so a snapshot that listed it too counts it once.
             if closed_on == self._day:
                 self._closed.add(ticket_id)
             return TicketChange.CLOSED
@@ -182,9 +182,9 @@ class TicketTracker:
             # A later change to an already closed ticket (e.g. its receipt details): the close
             # itself was reported once, so this is an update.
             return TicketChange.UPDATED
-        # A close of a ticket never seen open is either in a REST snapshot's count already or one
-        # that cannot be placed in a day; counting it would risk counting it twice. One delivered
-        # late across midnight belongs to its own day; an undated one is taken as today's.
+        # A close of a ticket never seen open is left to the next REST snapshot (the README says
+        # so). A close delivered late across midnight belongs to its own day, not today; an
+        # undated close of a ticket known open is taken as today's.
         if was_open and closed_on in (None, self._day):
             self._closed.add(ticket_id)
         return TicketChange.CLOSED
