@@ -270,10 +270,14 @@ async def test_frames_that_crash_signalrcore_are_counted_and_the_connection_kept
         '{"type": 7, "error": 5}',
         '{"type": 7, "allowReconnect": "yes"}',
     ]
+
+    def delivered(count: int) -> Callable[[], bool]:
+        return lambda: len(item.notifications) == count
+
     for number, frame in enumerate(frames, start=1):
         await till.emit_raw(frame + "\x1e")
         await till.create_ticket(f"After frame {number}")
-        await until(lambda n=number: len(item.notifications) == n, what=frame[:60])
+        await until(delivered(number), what=frame[:60])
         stats = item.hub.stats
         assert stats.malformed == number, frame[:60]
         assert (stats.connects, stats.disconnects) == (1, 0), frame[:60]
