@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -353,6 +354,63 @@ async def test_websocket_upgrade_that_never_answers_is_bounded(
     assert len(upgrades) >= 3
     assert not item.hub.connected
     await asyncio.wait_for(item.hub.stop(), 0.3 + 1)
+
+
+def _retry_delays(caplog: pytest.LogCaptureFixture) -> list[float]:
+    """Return the backoff delays (before jitter) the hub chose, in order."""
+    delays: list[float] = []
+    for record in caplog.records:
+        if record.msg == hub_module._RETRY_MESSAGE:
+            assert isinstance(record.args, tuple)
+            delays.append(float(record.args[1]))  # type: ignore[arg-type]
+    return delays
+
+
+async def test_connections_that_die_after_the_handshake_keep_backing_off(
+    simulator_factory: SimulatorFactory,
+    harness: HarnessFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server that closes every connection right after the handshake: delays keep growing."""
+    caplog.set_level(logging.DEBUG, logger=hub_module.__name__)
+    sim = await simulator_factory(client_timeout=0.3)  # closes 0.3 s after our last message
+    item = await harness(sim.url, backoff_max=0.4)
+    await item.hub.start()
+    await until(lambda: len(_retry_delays(caplog)) >= 5, what="5 retries")
+    assert _retry_delays(caplog)[:5] == [0.05, 0.1, 0.2, 0.4, 0.4]
+    stats = item.hub.stats
+    assert stats.connects >= 4  # every one of them completed the handshake
+    assert stats.errors == 0
+
+
+async def test_backoff_starts_again_only_after_a_stable_connection(
+    simulator_factory: SimulatorFactory,
+    harness: HarnessFactory,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A connection that lived 2 x keepalive resets the backoff; a quick loss does not."""
+    caplog.set_level(logging.DEBUG, logger=hub_module.__name__)
+    sim = await simulator_factory(keepalive=0.25)
+    till = Till(session, sim.url)
+    await till.pause_hub()
+    item = await harness(sim.url, keepalive=0.5, backoff_max=0.4)  # stable after 1 s
+    await item.hub.start()
+    await until(lambda: len(_retry_delays(caplog)) >= 3, what="3 retries")
+    await till.resume_hub()
+    assert await item.hub.wait_connected(15)
+    assert _retry_delays(caplog)[:3] == [0.05, 0.1, 0.2]
+    await asyncio.sleep(1.2)  # the connection outlives 2 x keepalive
+    seen = len(_retry_delays(caplog))
+    await till.drop_hub()
+    await until(lambda: len(_retry_delays(caplog)) > seen)
+    assert _retry_delays(caplog)[seen] == 0.05
+    await until(lambda: item.hub.connected and item.hub.stats.connects == 2)
+    seen = len(_retry_delays(caplog))
+    await till.drop_hub()  # at once: this connection proved nothing
+    await until(lambda: len(_retry_delays(caplog)) > seen)
+    assert _retry_delays(caplog)[seen] == 0.1
+    await until(lambda: item.hub.stats.connects == 3)
 
 
 async def test_server_close_message_is_a_lost_connection(

@@ -81,6 +81,7 @@ _STOP_MARGIN: Final = 0.5
 _POST_TIMEOUT_ARG: Final = 5
 _THREAD_PREFIX: Final = "PortosHub"
 _THREAD_POLL: Final = 0.01
+_RETRY_MESSAGE: Final = "Next PORTOS hub connection attempt in %.2f s (backoff %g s)"
 _EXCERPT: Final = 80
 _REDACTED: Final = "**REDACTED**"
 
@@ -496,7 +497,10 @@ class PortosHub:
     (PortosAuthenticationError); plain connection failures only show in `connected`, the
     connection callbacks and `stats`. `keepalive` is the server's ping interval: we ping at half
     of it, give a connection up after twice it without any message, and give one connect attempt
-    (or a Subscribe) max(2 x keepalive, 5 s).
+    (or a Subscribe) max(2 x keepalive, 5 s). Reconnects back off exponentially (with jitter) from
+    backoff_initial to backoff_max; the backoff starts again from backoff_initial only after a
+    connection that lived at least 2 x keepalive (one full watchdog period), not after any
+    completed handshake.
     """
 
     def __init__(
@@ -525,6 +529,7 @@ class PortosHub:
         self._backoff_max = max(backoff_max, backoff_initial)
         self._stop_timeout = stop_timeout
         self._reply_timeout = max(2 * keepalive, _MIN_REPLY_TIMEOUT)
+        self._stable_after = 2 * keepalive
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -753,12 +758,19 @@ class PortosHub:
                 if failures:
                     LOGGER.info("Connected to the PORTOS hub again after %d failed tries", failures)
                 failures = 0
-                delay = self._backoff_initial
                 force_new = False
+                connected_at = time.monotonic()
                 reason = await self._supervise(link)
                 self._set_disconnected(reason)
+                # Only a connection that proved stable resets the backoff: one that dies right
+                # after the handshake (a server or proxy closing at once, a frame that breaks
+                # it) must not turn into a reconnect every initial delay, forever.
+                if time.monotonic() - connected_at >= self._stable_after:
+                    delay = self._backoff_initial
             await self._discard_current()
-            await asyncio.sleep(jittered(delay))
+            wait = jittered(delay)
+            LOGGER.debug(_RETRY_MESSAGE, wait, delay)
+            await asyncio.sleep(wait)
             delay = min(delay * 2, self._backoff_max)
 
     async def _connect(self, force_new: bool) -> _Link:
