@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from .api.models import ResourceAction
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Mapping
     from datetime import date
 
 # Enough for a busy shop's day of closed tickets; older ones can no longer arrive out of order.
@@ -64,7 +64,8 @@ class TicketTracker:
         self._open: dict[str, int | None] = {}
         # Closed or deleted tickets: last version, and whether the ticket was deleted.
         self._gone: OrderedDict[str, tuple[int | None, bool]] = OrderedDict()
-        self._closed: set[str] = set()
+        # Tickets closed today, with the version they were closed (or listed closed) at.
+        self._closed: dict[str, int | None] = {}
         self._day = today()
         self.synced = False
 
@@ -99,13 +100,17 @@ class TicketTracker:
         return True
 
     def resync(
-        self, day: date, open_tickets: Mapping[str, int | None], closed_on_day: Iterable[str]
+        self,
+        day: date,
+        open_tickets: Mapping[str, int | None],
+        closed_on_day: Mapping[str, int | None],
     ) -> bool:
         """Replace the state with a REST snapshot (the server's word beats anything pushed).
 
-        `closed_on_day` are the ids of the tickets closed since the local midnight that began
-        `day`. When the day has changed since that list was asked for, it is yesterday's: today
-        starts empty instead, and False tells the caller to resync again.
+        `closed_on_day` maps the tickets closed since the local midnight that began `day` to their
+        versions: a later change to one of them is then an update, not a second close. When the
+        day has changed since that list was asked for, it is yesterday's: today starts empty
+        instead, and False tells the caller to resync again.
         """
         today = self._today()
         self._day = today
@@ -113,7 +118,7 @@ class TicketTracker:
         for ticket_id in self._open:
             self._gone.pop(ticket_id, None)
         current = day == today
-        self._closed = set(closed_on_day) if current else set()
+        self._closed = dict(closed_on_day) if current else {}
         self.synced = True
         return current
 
@@ -140,7 +145,7 @@ class TicketTracker:
             and ticket_id not in self._open
             and closed_on == self._day
         ):
-            self._closed.add(ticket_id)
+            self._closed.setdefault(ticket_id, version)
 
     def apply(
         self,
@@ -167,7 +172,7 @@ class TicketTracker:
             self._gone.pop(ticket_id, None)
             self._open[ticket_id] = version
             # Reopened (the server decides): it no longer counts as closed, as in REST.
-            self._closed.discard(ticket_id)
+            self._closed.pop(ticket_id, None)
             return (
                 TicketChange.CREATED if action is ResourceAction.CREATED else TicketChange.UPDATED
             )
@@ -176,17 +181,17 @@ class TicketTracker:
             # Created already closed (a quick sale): its only appearance is its close, so it is
             # one `closed` event. Kept by id, so a snapshot that listed it too counts it once.
             if closed_on == self._day:
-                self._closed.add(ticket_id)
+                self._closed.setdefault(ticket_id, version)
             return TicketChange.CLOSED
-        if was_closed:
-            # A later change to an already closed ticket (e.g. its receipt details): the close
-            # itself was reported once, so this is an update.
+        if was_closed or _later(version, self._closed.get(ticket_id, version)):
+            # A later change to an already closed ticket (e.g. its receipt details), remembered
+            # from a push or listed by a snapshot: the close itself was reported, so an update.
             return TicketChange.UPDATED
-        # A close of a ticket never seen open is left to the next REST snapshot (the README says
-        # so). A close delivered late across midnight belongs to its own day, not today; an
-        # undated close of a ticket known open is taken as today's.
-        if was_open and closed_on in (None, self._day):
-            self._closed.add(ticket_id)
+        # Counted by id, so a ticket that a snapshot listed as closed today is never counted twice;
+        # a close delivered late across midnight belongs to its own day, not today. An undated
+        # close counts only for a ticket known open (an unknown one cannot be placed in a day).
+        if closed_on == self._day or (was_open and closed_on is None):
+            self._closed.setdefault(ticket_id, version)
         return TicketChange.CLOSED
 
     def _is_stale(
@@ -205,7 +210,9 @@ class TicketTracker:
                 # Without versions, only the delete of a closed ticket is surely new.
                 return deleted or action is not ResourceAction.DELETED
             return version <= last
-        return False
+        # Listed closed by a snapshot only: a change older than that close is history.
+        closed_at = self._closed.get(ticket_id)
+        return version is not None and closed_at is not None and version < closed_at
 
     def _forget(self, ticket_id: str, version: int | None, *, deleted: bool) -> None:
         """Drop a ticket from the open set, remembering its last version."""
@@ -214,3 +221,8 @@ class TicketTracker:
         self._gone.move_to_end(ticket_id)
         while len(self._gone) > self._gone_memory:
             self._gone.popitem(last=False)
+
+
+def _later(version: int | None, closed_at: int | None) -> bool:
+    """Tell whether a change is newer than the version a ticket was closed at (unknown: no)."""
+    return version is not None and closed_at is not None and version > closed_at

@@ -39,7 +39,7 @@ def tracker(clock: Clock) -> TicketTracker:
     """Return a tracker synced to an empty shop."""
     tracker = TicketTracker(clock)
     synced_at_start = tracker.synced
-    tracker.resync(DAY, {}, ())
+    tracker.resync(DAY, {}, {})
     assert (synced_at_start, tracker.synced) == (False, True)
     return tracker
 
@@ -139,7 +139,7 @@ def test_created_closed(tracker: TicketTracker) -> None:
     assert tracker.closed_today == 1
     assert tracker.apply(CREATED, "t2", 1, closed=True, closed_on=DAY) is None
     # A snapshot that already lists it: its late create is still one close, not counted twice.
-    tracker.resync(DAY, {}, ["t4"])
+    tracker.resync(DAY, {}, {"t4": None})
     assert tracker.apply(CREATED, "t4", 1, closed=True, closed_on=DAY) is TicketChange.CLOSED
     assert tracker.closed_today == 1
 
@@ -175,7 +175,7 @@ def test_resync_replaces_state(tracker: TicketTracker, clock: Clock) -> None:
     """A REST snapshot replaces the open set and the closed ids and forgets what it lists."""
     tracker.apply(CREATED, "t1", 1, closed=False)
     tracker.apply(UPDATED, "t1", 2, closed=True)
-    tracker.resync(DAY, {"t1": 4, "t2": 1}, [f"c{n}" for n in range(7)])
+    tracker.resync(DAY, {"t1": 4, "t2": 1}, {f"c{n}": 2 for n in range(7)})
     assert tracker.open_tickets == {"t1": 4, "t2": 1}
     assert tracker.closed_today == 7
     assert tracker.remembered == 0
@@ -185,7 +185,7 @@ def test_resync_replaces_state(tracker: TicketTracker, clock: Clock) -> None:
     assert tracker.closed_today == 8
     # Midnight between two resyncs: the snapshot's day is the new one.
     clock.today += timedelta(days=1)
-    assert tracker.resync(clock.today, {}, ["d1", "d2"])
+    assert tracker.resync(clock.today, {}, {"d1": 2, "d2": 2})
     assert tracker.closed_today == 2
     assert not tracker.roll_day()
 
@@ -194,7 +194,7 @@ def test_resync_across_midnight(tracker: TicketTracker, clock: Clock) -> None:
     """A closed list asked for yesterday is not today's count; the open list still applies."""
     tracker.apply(CREATED, "t1", 1, closed=False)
     clock.today += timedelta(days=1)
-    assert not tracker.resync(DAY, {"t1": 1, "t2": 1}, ["c1", "c2"])
+    assert not tracker.resync(DAY, {"t1": 1, "t2": 1}, {"c1": 2, "c2": 2})
     assert tracker.closed_today == 0
     assert tracker.open_count == 2
     assert not tracker.roll_day()
@@ -209,11 +209,11 @@ def test_a_close_counts_once_whoever_reports_it(tracker: TicketTracker) -> None:
     tracker.apply(CREATED, "t2", 1, closed=False)
     assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY) is TicketChange.CLOSED
     # The snapshot was read after that close: it lists t1 among today's closed tickets.
-    tracker.resync(DAY, {"t2": 1}, ["t1"])
+    tracker.resync(DAY, {"t2": 1}, {"t1": 2})
     assert tracker.closed_today == 1
     # The open list was read before t2's close and the closed list after it: t2 is in both, and
     # the replay of its close removes it from the open ones without counting it again.
-    tracker.resync(DAY, {"t2": 1}, ["t1", "t2"])
+    tracker.resync(DAY, {"t2": 1}, {"t1": 2, "t2": 2})
     tracker.replay(UPDATED, "t2", 2, closed=True, closed_on=DAY)
     assert (tracker.open_count, tracker.closed_today) == (0, 2)
 
@@ -226,7 +226,7 @@ def test_replay_keeps_a_close_the_snapshot_missed(tracker: TicketTracker) -> Non
     assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY) is TicketChange.CLOSED
     tracker.apply(DELETED, "t2", 2, closed=False)
     # The closed list was read before the close, the open list after it.
-    tracker.resync(DAY, {}, [])
+    tracker.resync(DAY, {}, {})
     assert tracker.closed_today == 0
     tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
     tracker.replay(DELETED, "t2", 2, closed=False)
@@ -242,7 +242,7 @@ def test_replay_of_a_close_the_snapshot_shows_reopened(tracker: TicketTracker) -
     """A stale close replayed onto a snapshot that lists the ticket open again adds nothing."""
     tracker.apply(CREATED, "t1", 1, closed=False)
     tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY)
-    tracker.resync(DAY, {"t1": 3}, [])
+    tracker.resync(DAY, {"t1": 3}, {})
     tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
     assert (tracker.open_count, tracker.closed_today) == (1, 0)
 
@@ -267,7 +267,7 @@ def test_midnight_reset(tracker: TicketTracker, clock: Clock) -> None:
 def test_gone_memory_is_bounded(clock: Clock) -> None:
     """Only the most recent closed or deleted tickets are remembered."""
     tracker = TicketTracker(clock, gone_memory=2)
-    tracker.resync(DAY, {"a": 1, "b": 1, "c": 1}, ())
+    tracker.resync(DAY, {"a": 1, "b": 1, "c": 1}, {})
     for ticket_id in ("a", "b", "c"):
         tracker.apply(DELETED, ticket_id, 2, closed=False)
     assert tracker.remembered == 2
@@ -288,3 +288,28 @@ def test_version_log() -> None:
     assert log.accept("devices/3", 1)
     # devices/1 was the least recently changed and is forgotten.
     assert log.accept("devices/1", 1)
+
+
+def test_snapshot_closed_tickets_know_their_versions(tracker: TicketTracker) -> None:
+    """Tickets a snapshot listed as closed today: later changes update, older ones are history."""
+    tracker.resync(DAY, {}, {"x": 3, "y": 3, "z": 3})
+    assert tracker.closed_today == 3
+    # A later change to a ticket closed before the snapshot (e.g. its receipt): not a close.
+    assert tracker.apply(UPDATED, "x", 4, closed=True, closed_on=DAY) is TicketChange.UPDATED
+    # An open-state change older than the close must not reopen it.
+    assert tracker.apply(UPDATED, "y", 2, closed=False) is None
+    assert tracker.open_count == 0
+    # The close's own push, arriving after the snapshot read it: one close, counted once.
+    assert tracker.apply(UPDATED, "z", 3, closed=True, closed_on=DAY) is TicketChange.CLOSED
+    assert tracker.apply(UPDATED, "z", 3, closed=True, closed_on=DAY) is None
+    assert tracker.closed_today == 3
+
+
+def test_unseen_close_counts_by_its_date(tracker: TicketTracker) -> None:
+    """A close of a ticket never seen open counts today only when it is dated today."""
+    tracker.resync(DAY, {}, {})
+    assert tracker.apply(UPDATED, "u1", 5, closed=True, closed_on=DAY) is TicketChange.CLOSED
+    earlier = DAY - timedelta(days=1)
+    assert tracker.apply(UPDATED, "u2", 5, closed=True, closed_on=earlier) is TicketChange.CLOSED
+    assert tracker.apply(UPDATED, "u3", 5, closed=True) is TicketChange.CLOSED
+    assert tracker.closed_today == 1
