@@ -322,7 +322,9 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             return
         else:
             current = self.tracker.resync(
-                day, {t.id: t.version for t in tickets if not t.closed}, (t.id for t in closed)
+                day,
+                {t.id: t.version for t in tickets if not t.closed},
+                {t.id: t.version for t in closed},
             )
             for action, ticket_id, version, was_closed, closed_on in self._journal:
                 self.tracker.replay(
