@@ -171,6 +171,24 @@ def test_normalise_url_drops_credentials() -> None:
     assert url == "http://127.0.0.1:3000"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f"http://admin:{PASSWORD}@127.0.0.1:99999/",  # unparseable port, credentials inside
+        f"http://admin:{PASSWORD}@[::1",
+        f"http://127.0.0.1:3000/?access_token={PASSWORD}",
+        f"http://127.0.0.1:99999/?access_token={PASSWORD}#{PASSWORD}",
+    ],
+    ids=["bad-port", "bad-host", "query", "bad-port-query"],
+)
+def test_normalise_url_never_keeps_secrets(raw: str) -> None:
+    """Whatever is wrong with a URL, the text handed back (and shown or logged) has no secret."""
+    url, problem = normalise_url(raw)
+    assert problem is not None
+    assert PASSWORD not in url
+    assert url.startswith("http://")
+
+
 def test_token_lifetime() -> None:
     assert token_lifetime(fake_jwt({"iat": 1000, "exp": 1600})) == 600
     # Without iat the local clock counts.
@@ -190,8 +208,20 @@ def test_token_lifetime() -> None:
         fake_jwt({"iat": 1}),
         fake_jwt({"exp": "tomorrow"}),
         fake_jwt({"exp": True}),
+        # A payload nested deeper than json can parse (RecursionError, not ValueError).
+        "a." + base64.urlsafe_b64encode(b"[" * 100_000).decode().rstrip("=") + ".c",
     ],
-    ids=["no-dots", "two-parts", "bad-base64", "not-json", "not-object", "no-exp", "str", "bool"],
+    ids=[
+        "no-dots",
+        "two-parts",
+        "bad-base64",
+        "not-json",
+        "not-object",
+        "no-exp",
+        "str",
+        "bool",
+        "too-deep",
+    ],
 )
 def test_token_lifetime_unknown(token: str) -> None:
     assert token_lifetime(token) is None
@@ -332,6 +362,26 @@ async def test_non_json_replies(session: aiohttp.ClientSession, serve: Serve) ->
     assert err.value.status == 502
     assert err.value.error_code is None
     assert client.api_prefix == "/api/v1"
+
+
+async def test_replies_nested_too_deep(session: aiohttp.ClientSession, serve: Serve) -> None:
+    """A body json cannot parse for depth is a server error, never a RecursionError."""
+    deep = "[" * 100_000
+
+    async def deep_ok(request: web.Request) -> web.Response:
+        return web.Response(text=deep, content_type="application/json")
+
+    async def deep_problem(request: web.Request) -> web.Response:
+        return web.Response(status=500, text=deep, content_type="application/problem+json")
+
+    url = await serve(
+        app_with([web.get("/api/v2/health", deep_ok), web.get("/api/v1/license", deep_problem)])
+    )
+    client = make_client(session, url)
+    with pytest.raises(PortosServerError, match="the HTTP 200 reply is not JSON"):
+        await client.get_health()
+    with pytest.raises(PortosServerError, match=r"HTTP 500$"):
+        await client.get_licence()
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -75,7 +76,8 @@ def normalise_url(url: str) -> tuple[str, str | None]:
     try:
         parsed = URL(text)
     except ValueError:
-        return text, "is not a valid URL"
+        # Unparseable, but it may still hold credentials or a token: keep neither.
+        return _without_secrets(text), "is not a valid URL"
     if parsed.user is not None or parsed.password is not None:
         # Credentials in the URL would end up in logs and in the hub URL: drop them, refuse it.
         return str(parsed.with_user(None)).rstrip("/"), "must not contain a user name or password"
@@ -84,8 +86,16 @@ def normalise_url(url: str) -> tuple[str, str | None]:
     if not parsed.host:
         return text, "has no host name"
     if parsed.query_string or parsed.fragment:
-        return text, "must not contain a query or a fragment"
+        return str(parsed.with_query(None).with_fragment(None)).rstrip("/"), (
+            "must not contain a query or a fragment"
+        )
     return text, None
+
+
+def _without_secrets(text: str) -> str:
+    """Drop a `user:password@` part, a query and a fragment from URL-like text."""
+    text = re.sub(r"^([A-Za-z][\w+.-]*://)[^/?#]*@", r"\1", text)
+    return re.split(r"[?#]", text, maxsplit=1)[0].rstrip("/")
 
 
 def token_lifetime(token: str, now: float | None = None) -> float | None:
@@ -100,7 +110,7 @@ def token_lifetime(token: str, now: float | None = None) -> float | None:
     payload = parts[1]
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(claims, Mapping):
         return None
@@ -509,7 +519,7 @@ class PortosClient:
             return None
         try:
             return json.loads(raw)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             raise PortosServerError(
                 f"{method} {url}: the HTTP {status} reply is not JSON", status=status
             ) from err
@@ -539,7 +549,7 @@ def _problem_error(method: str, url: URL, status: int, raw: bytes) -> PortosErro
     title: str | None = None
     try:
         problem = json.loads(raw) if raw.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):
         problem = None
     if isinstance(problem, Mapping):
         code = problem.get("errorCode")
