@@ -134,8 +134,8 @@ class TicketTracker:
         """Apply a notification that arrived while a resync was in flight, onto its snapshot.
 
         Its live apply has remembered its version already, so it may be stale now although the
-        snapshot was read before it: a close dated today still belongs in today's set then (a set,
-        so this never counts it twice), unless the snapshot shows the ticket open again.
+        snapshot was read before it: a close dated today still belongs in today's closes then
+        (kept by id, so this never counts it twice), unless the snapshot shows it open again.
         """
         change = self.apply(action, ticket_id, version, closed=closed, closed_on=closed_on)
         if (
