@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .frames import INTERLEAVE_OPCODES
 from .health import STATUSES
 from .problems import validation
 from .rest import json_body, state_of
@@ -47,20 +48,27 @@ async def emit(request: web.Request) -> web.Response:
     """Send a notification object as OnEvent, or `{"raw": text}` verbatim, to every connection.
 
     A raw message may carry `"fragment": N` to be sent in fragments of N bytes whatever the
-    configured size (0: as one frame).
+    configured size (0: as one frame), and `"interleave": "pong"|"ping"` to put that control
+    frame between each two of its fragments (RFC 6455 allows it; Kestrel's keep-alive does it).
     """
     body = await json_body(request)
     hub = state_of(request).hub
     if (
         isinstance(body, dict)
         and "raw" in body
-        and set(body) <= {"raw", "fragment"}
+        and set(body) <= {"raw", "fragment", "interleave"}
         and isinstance(body["raw"], str)
     ):
         size = body.get("fragment")
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
             raise validation("fragment", "fragment must be a whole number of bytes, 0 or more.")
-        return web.json_response({"sent": hub.emit_raw(body["raw"], size)})
+        between = body.get("interleave")
+        if between is not None and (
+            not isinstance(between, str) or between not in INTERLEAVE_OPCODES
+        ):
+            raise validation("interleave", 'interleave must be "pong", "ping" or null.')
+        opcode = None if between is None else INTERLEAVE_OPCODES[between]
+        return web.json_response({"sent": hub.emit_raw(body["raw"], size, opcode)})
     return web.json_response({"sent": hub.emit(body)})
 
 

@@ -21,6 +21,11 @@ _LEN_16: Final = 126
 _LEN_64: Final = 127
 _MAX_LEN_7: Final = 125
 _MAX_LEN_16: Final = 0xFFFF
+# The payload of a control frame put between fragments: a few bytes, so a client that appends
+# it to the message corrupts the text visibly instead of by an empty no-op.
+INTERLEAVED_PAYLOAD: Final = b"sim"
+# What `/_sim/emit` may interleave: an unsolicited pong (ASP.NET Core's keep-alive) or a ping.
+INTERLEAVE_OPCODES: Final = {"pong": WSMsgType.PONG, "ping": WSMsgType.PING}
 
 
 def frame(opcode: int, payload: bytes, *, fin: bool) -> bytes:
@@ -36,26 +41,30 @@ def frame(opcode: int, payload: bytes, *, fin: bool) -> bytes:
     return header + payload
 
 
-def fragment(data: bytes, size: int) -> bytes:
+def fragment(data: bytes, size: int, between: bytes = b"") -> bytes:
     """Return a text message as a TEXT frame with FIN=0, then CONTINUATION frames, the last FIN=1.
 
     Fragments are cut every `size` bytes, inside a multi-byte UTF-8 character if that is where
     the cut falls: RFC 6455 allows it (only the whole message must be valid UTF-8) and Kestrel's
-    segments do the same, so a client that decodes frame by frame is caught.
+    segments do the same, so a client that decodes frame by frame is caught. `between` (whole
+    control frames) goes between each two fragments, as RFC 6455 section 5.4 allows.
     """
     chunks = [data[offset : offset + size] for offset in range(0, len(data), size)]
     last = len(chunks) - 1
-    return b"".join(
+    return between.join(
         frame(WSMsgType.TEXT if index == 0 else WSMsgType.CONTINUATION, chunk, fin=index == last)
         for index, chunk in enumerate(chunks)
     )
 
 
-async def send_text(ws: web.WebSocketResponse, text: str, fragment_size: int) -> bool:
+async def send_text(
+    ws: web.WebSocketResponse, text: str, fragment_size: int, interleave: int | None = None
+) -> bool:
     """Send one text message, fragmented when it is longer than `fragment_size` bytes (0: never).
 
     Return whether it went out fragmented. All frames of a message are handed to the transport
-    in one synchronous write, so nothing (a pong, a close) can be interleaved between them.
+    in one synchronous write, so nothing (a pong, a close) can be interleaved between them
+    unless asked: `interleave` (a control opcode) puts that frame between each two fragments.
     """
     data = text.encode("utf-8")
     if fragment_size <= 0 or len(data) <= fragment_size:
@@ -70,7 +79,8 @@ async def send_text(ws: web.WebSocketResponse, text: str, fragment_size: int) ->
         raise RuntimeError("Fragmenting needs a prepared WebSocket without compression")
     if writer._closing or writer.transport.is_closing():  # noqa: SLF001
         raise ConnectionResetError("Cannot write to closing transport")
-    frames = fragment(data, fragment_size)
+    between = b"" if interleave is None else frame(interleave, INTERLEAVED_PAYLOAD, fin=True)
+    frames = fragment(data, fragment_size, between)
     writer.transport.write(frames)
     writer._output_size += len(frames)  # noqa: SLF001
     if writer._output_size > writer._limit:  # noqa: SLF001

@@ -126,10 +126,14 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class _Raw:
-    """Text sent verbatim as one WebSocket message, optionally with its own fragment size."""
+    """Text sent verbatim as one WebSocket message, optionally with its own fragment size.
+
+    `interleave` is a control opcode written between each two fragments (None: nothing).
+    """
 
     text: str
     fragment: int | None = None
+    interleave: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +188,15 @@ class HubConnection:
             self._write_loop(keepalive), name=f"portos-sim-hub-writer-{self.connection_id}"
         )
 
-    async def _send(self, text: str, fragment_size: int | None = None) -> None:
+    async def _send(
+        self, text: str, fragment_size: int | None = None, interleave: int | None = None
+    ) -> None:
         """Send one WebSocket message, fragmented as Kestrel does when it is large."""
         if TYPE_CHECKING:
             assert self.ws is not None
             assert self._stats is not None
         size = self._fragment_size if fragment_size is None else fragment_size
-        if await send_text(self.ws, text, size):
+        if await send_text(self.ws, text, size, interleave):
             self.fragmented += 1
             self._stats.messages_fragmented += 1
 
@@ -217,7 +223,7 @@ class HubConnection:
                     return
                 if isinstance(head, _Raw):
                     backlog.popleft()
-                    await self._send(head.text, head.fragment)
+                    await self._send(head.text, head.fragment, head.interleave)
                     continue
                 batch: list[str] = []
                 while backlog and len(batch) < _MAX_BATCH and isinstance(backlog[0], str):
@@ -507,12 +513,15 @@ class Hub:
         text = _dumps({"type": MSG_INVOCATION, "target": "OnEvent", "arguments": [notification]})
         return self._send_all(text + RS)
 
-    def emit_raw(self, text: str, fragment: int | None = None) -> int:
+    def emit_raw(
+        self, text: str, fragment: int | None = None, interleave: int | None = None
+    ) -> int:
         """Send text verbatim, as one WebSocket message, to every connection.
 
-        `fragment` overrides the configured fragment size for this message (0: one frame).
+        `fragment` overrides the configured fragment size for this message (0: one frame);
+        `interleave`, a control opcode, puts that frame between each two of its fragments.
         """
-        return self._send_all(_Raw(text, fragment))
+        return self._send_all(_Raw(text, fragment, interleave))
 
     def _send_all(self, item: str | _Raw) -> int:
         """Queue an item on every connection past its handshake."""

@@ -244,3 +244,64 @@ async def test_aiohttp_client_receives_a_large_notification_whole(
     assert notification["p"]["r"] == [ticket]
     assert len(client.frames[-1].encode()) > 4 * 4096
     assert simulator.state.hub.connections[client.connection_id].fragmented == 1
+
+
+# --- control frames between fragments ------------------------------------------------------------
+
+
+def test_fragment_with_a_control_frame_between_each_two() -> None:
+    """`between` goes between fragments only: never before the first or after the last."""
+    pong = frame(OP_PONG, b"k", fin=True)
+    frames = parse_frames(fragment(b"abcdef", 2, pong))
+    assert [(f.opcode, f.fin) for f in frames] == [
+        (OP_TEXT, False),
+        (OP_PONG, True),
+        (OP_CONTINUATION, False),
+        (OP_PONG, True),
+        (OP_CONTINUATION, True),
+    ]
+    assert b"".join(f.payload for f in frames[::2]) == b"abcdef"
+
+
+@pytest.mark.parametrize(("name", "opcode"), [("pong", OP_PONG), ("ping", OP_PING)])
+async def test_emit_raw_with_interleaved_control_frames(
+    raw: RawHubSocket, till: Till, simulator: Simulator, name: str, opcode: int
+) -> None:
+    """`"interleave"` writes that control frame (FIN=1, a few bytes) between each two fragments.
+
+    The frames of the message come off the socket as TEXT FIN=0, PONG, CONT, PONG, CONT FIN=1:
+    one write, so nothing else lands in between, and the text reassembles without the pongs.
+    """
+    text = "Účet č. 1 " * 2
+    body = {"raw": text, "fragment": 10, "interleave": name}
+    assert await till._control("emit", body) == {"sent": 1}
+    frames = await raw.message()
+    assert [(f.opcode, f.fin) for f in frames] == [
+        (OP_TEXT, False),
+        (opcode, True),
+        (OP_CONTINUATION, False),
+        (opcode, True),
+        (OP_CONTINUATION, True),
+    ]
+    assert all(f.payload == b"sim" and not f.masked for f in frames[1::2])
+    assert _assert_fragmented(frames[::2], 10).decode() == text
+    assert simulator.state.hub.stats.messages_fragmented == 1
+    # The option is per message: the next one has no control frame inside.
+    await till.emit_raw(text, fragment=10)
+    assert [f.opcode for f in await raw.message()] == [OP_TEXT, OP_CONTINUATION, OP_CONTINUATION]
+
+
+async def test_emit_interleave_on_a_message_sent_whole(raw: RawHubSocket, till: Till) -> None:
+    """A message short enough for one frame has no fragments, so nothing is interleaved."""
+    await till._control("emit", {"raw": "short", "interleave": "pong"})
+    assert await raw.message() == [Frame(True, 0, OP_TEXT, False, b"short")]
+
+
+async def test_emit_interleave_validation(till: Till) -> None:
+    """Only "pong", "ping" or null may be interleaved; anything else is a 400 problem."""
+    for bad in ("close", "PONG", 10, ["pong"], {"pong": 1}, True):
+        with pytest.raises(TillError) as err:
+            await till._control("emit", {"raw": "x", "fragment": 1, "interleave": bad})
+        assert err.value.status == 400
+        assert err.value.body["errorCode"] == 3
+    assert await till._control("emit", {"raw": "x", "interleave": None}) == {"sent": 0}
