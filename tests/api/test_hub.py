@@ -41,6 +41,7 @@ from custom_components.portos.api.models import (
     Subscription,
     SubscriptionResource,
 )
+from simulator import frames as ws
 from tests.api.hub_support import (
     HubHarness,
     StallServer,
@@ -544,6 +545,59 @@ async def test_signalrcore_blocking_calls_are_bounded_inside_attempts_only(
     finally:
         await server.stop()
     assert signalr is hub_module._load_signalrcore()  # loaded (and patched) once
+
+
+def test_reader_skips_control_frames_between_fragments_only(
+    socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The patched signalrcore reader skips control frames inside a message, and only there.
+
+    Over a real socket: a close still ends the connection, frames outside a message are read
+    as before, the library's TRACE line still carries the whole message.
+    """
+    caplog.set_level(logging.DEBUG)
+    hub_module._load_signalrcore()
+    websocket = sys.modules["signalrcore.transport.websockets.websocket_client"]
+    client = websocket.WebSocketClient(url="ws://127.0.0.1:9/hub", enable_trace=True)
+    ours, theirs = socket.socketpair()
+    client.sock = ours
+    text, cont, ping, pong, close = 0x1, 0x0, 0x9, 0xA, 0x8
+    data = "Kávé č. 1\x1e".encode()
+
+    def read(*frames: bytes) -> object:
+        theirs.sendall(b"".join(frames))
+        return client._recv_frame()
+
+    with ours, theirs:
+        message = read(
+            ws.frame(text, data[:3], fin=False),
+            ws.frame(pong, b"", fin=True),
+            ws.frame(cont, data[3:7], fin=False),
+            ws.frame(ping, b"sim", fin=True),
+            ws.frame(pong, b"k", fin=True),
+            ws.frame(cont, data[7:], fin=True),
+        )
+        assert message == data.decode()
+        # Outside a message a pong is read as it always was: a (here empty) text for the parser.
+        assert read(ws.frame(pong, b"", fin=True)) == ""
+        assert read(ws.frame(text, b"{}\x1e", fin=True)) == "{}\x1e"
+        with pytest.raises(websocket.SocketClosedError):
+            read(
+                ws.frame(text, b"{", fin=False),
+                ws.frame(pong, b"", fin=True),
+                ws.frame(close, b"", fin=True),
+            )
+        with pytest.raises(websocket.SocketClosedError):
+            read(ws.frame(close, (1001).to_bytes(2, "big"), fin=True))
+    skipped = [r.getMessage() for r in caplog.records if "Skipped control frame" in r.getMessage()]
+    assert skipped == [
+        "Skipped control frame 0xa inside a fragmented message",
+        "Skipped control frame 0x9 inside a fragmented message",
+        "Skipped control frame 0xa inside a fragmented message",
+        "Skipped control frame 0xa inside a fragmented message",
+    ]
+    traces = [r.getMessage() for r in caplog.records if r.name == SIGNALRCORE_LOGGER]
+    assert f"[TRACE] - {data!r}" in traces
 
 
 async def test_teardown_copes_with_half_built_connections() -> None:

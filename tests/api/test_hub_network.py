@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from tests.api.hub_support import (
     HubHarness,
     Proxy,
     StallServer,
+    changed,
     hub_threads,
     self_signed_server_context,
     signalrcore_threads,
@@ -425,6 +427,50 @@ async def test_server_close_message_is_a_lost_connection(
     await until(lambda: item.hub.stats.connects == 2)
     await ticket_arrives(item, till, "After close")
     assert item.hub.stats.disconnects == 1
+
+
+@pytest.mark.parametrize("control", ["pong", "ping"])
+async def test_control_frames_between_fragments_do_not_cut_a_notification(
+    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession, control: str
+) -> None:
+    """A large ticket notification with a pong (or ping) between its fragments arrives whole.
+
+    RFC 6455 lets a control frame sit between two fragments and ASP.NET Core's keep-alive can
+    put an unsolicited pong there; signalrcore 1.0.2 alone ends the message at that frame.
+    """
+    till = Till(session, simulator.url)
+    item = await harness(simulator.url)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    items = [
+        {"name": f"Kávé s mliekom č. {n}", "unitPrice": 2.5, "quantity": {"amount": 1}}
+        for n in range(150)
+    ]
+    ticket = await till.create_ticket("Big order", items=items)
+    await until(lambda: len(item.notifications) == 1)
+    payload = {
+        "u": {"u": "admin", "d": "P01", "f": None},
+        "n": "tickets",
+        "a": 2,
+        "i": {"i": ticket["id"], "n": "tickets", "v": 2},
+        "r": [ticket],
+    }
+    event = {"e": EVENT_RESOURCES_CHANGED, "ca": "2026-11-28T10:00:00Z", "p": payload}
+    text = json.dumps({"type": 1, "target": "OnEvent", "arguments": [event]}) + "\x1e"
+    assert len(text.encode()) > 3 * 4096
+    body = {"raw": text, "fragment": 4096, "interleave": control}
+    assert await till._control("emit", body) == {"sent": 1}
+    await till.create_ticket("After the big one")
+    await until(lambda: len(item.notifications) == 3)
+    big = changed(item.notifications[1])
+    assert big.resources == (ticket,)
+    assert big.info.version == 2
+    assert changed(item.notifications[2]).resources[0]["name"] == "After the big one"
+    stats = item.hub.stats
+    assert (stats.notifications, stats.malformed, stats.unknown_events) == (3, 0, 0)
+    assert (stats.connects, stats.disconnects) == (1, 0)
+    assert item.hub.connected
+    assert item.errors == []
 
 
 async def test_signalrcore_own_reconnect_is_treated_as_a_lost_connection(
