@@ -284,6 +284,7 @@ async def test_counts_follow_the_till(client: PortosClient, till: Till) -> None:
     start = datetime.now(UTC) - timedelta(seconds=1)
     assert await client.count_open_tickets() == 0
     assert await client.get_tickets_closed_since(start) == []
+    assert await client.count_tickets_closed_since(start) == 0
     tickets = [await till.create_ticket(f"Table {n}") for n in range(1, 6)]
     assert await client.count_open_tickets() == 5
     await till.close_ticket(tickets[0]["id"])
@@ -294,11 +295,14 @@ async def test_counts_follow_the_till(client: PortosClient, till: Till) -> None:
     closed = await client.get_tickets_closed_since(start)
     assert [t.id for t in closed] == [tickets[0]["id"], tickets[1]["id"]]
     assert all(t.closed and t.version == 2 for t in closed)
+    assert await client.count_tickets_closed_since(start) == 2
     # The same moment in another zone lists the same; a later one lists nothing.
     cest = timezone(timedelta(hours=2))
     assert len(await client.get_tickets_closed_since(start.astimezone(cest))) == 2
+    assert await client.count_tickets_closed_since(start.astimezone(cest)) == 2
     later = datetime.now(UTC) + timedelta(minutes=1)
     assert await client.get_tickets_closed_since(later) == []
+    assert await client.count_tickets_closed_since(later) == 0
 
 
 async def test_closed_since_filter(client: PortosClient, till: Till) -> None:

@@ -340,14 +340,13 @@ class PortosClient:
         """Return every open ticket, fetched page by page."""
         return await self._list_tickets(OPEN_TICKETS_FILTER)
 
+    async def count_tickets_closed_since(self, since: datetime) -> int:
+        """Return how many tickets were closed at or after `since` (an aware datetime)."""
+        return await self._count_tickets(_closed_since_filter(since))
+
     async def get_tickets_closed_since(self, since: datetime) -> list[Ticket]:
         """Return every ticket closed at or after `since` (an aware datetime), page by page."""
-        return await self._list_tickets(
-            {
-                **CLOSED_TICKETS_FILTER,
-                FILTER_CLOSE_DATE: f"{CLOSED_SINCE_OPERATOR}:{format_since(since)}",
-            }
-        )
+        return await self._list_tickets(_closed_since_filter(since))
 
     async def _list_tickets(self, filters: Mapping[str, str]) -> list[Ticket]:
         """Return every ticket matching NData filters, fetched page by page.
@@ -523,6 +522,14 @@ class PortosClient:
             raise PortosServerError(
                 f"{method} {url}: the HTTP {status} reply is not JSON", status=status
             ) from err
+
+
+def _closed_since_filter(since: datetime) -> dict[str, str]:
+    """Return the NData filters for tickets closed at or after `since`."""
+    return {
+        **CLOSED_TICKETS_FILTER,
+        FILTER_CLOSE_DATE: f"{CLOSED_SINCE_OPERATOR}:{format_since(since)}",
+    }
 
 
 def _items(body: object) -> list[Any]:
