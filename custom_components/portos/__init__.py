@@ -15,8 +15,13 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api import PortosAuthenticationError, PortosClient, PortosError, PortosWrongDeviceTypeError
-from .const import CONF_DEVICE_NAME, DEFAULT_DEVICE_NAME, DOMAIN, LOGGER
-from .coordinator import PortosConfigEntry, PortosCoordinator, PortosRuntimeData
+from .const import CONF_DEVICE_NAME, DEFAULT_DEVICE_NAME, DOMAIN
+from .coordinator import (
+    PortosConfigEntry,
+    PortosCoordinator,
+    PortosRuntimeData,
+    async_logout_quietly,
+)
 from .entity import portos_device_info
 
 if TYPE_CHECKING:
@@ -58,7 +63,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PortosConfigEntry) -> bo
         await coordinator.async_config_entry_first_refresh()
     except (ConfigEntryNotReady, ConfigEntryAuthFailed):
         # Each retry logs in again: end this session so the server does not collect them.
-        await _async_logout(client)
+        await async_logout_quietly(client)
         raise
     entry.runtime_data = PortosRuntimeData(
         client=client, hub=coordinator.hub, coordinator=coordinator
@@ -73,11 +78,3 @@ async def async_setup_entry(hass: HomeAssistant, entry: PortosConfigEntry) -> bo
 async def async_unload_entry(hass: HomeAssistant, entry: PortosConfigEntry) -> bool:
     """Unload the entities; the hub, timers and session stop through the entry's unload hooks."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-
-
-async def _async_logout(client: PortosClient) -> None:
-    """End a server session, ignoring a server that cannot be reached."""
-    try:
-        await client.logout()
-    except PortosError as err:
-        LOGGER.debug("Logging out of PORTOS failed: %s", err)

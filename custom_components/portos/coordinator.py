@@ -138,6 +138,14 @@ class PortosRuntimeData:
 type PortosConfigEntry = ConfigEntry[PortosRuntimeData]
 
 
+async def async_logout_quietly(client: PortosClient) -> None:
+    """End a server session, ignoring a server that cannot be reached (the token then expires)."""
+    try:
+        await client.logout()
+    except PortosError as err:
+        LOGGER.debug("Logging out of PORTOS failed: %s", err)
+
+
 def _summary(resource: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     """Return the compact form of a changed object that bus events carry by default."""
     summary = {"id": obj.get("id"), "name": obj.get("name"), "version": obj.get("_v")}
@@ -272,10 +280,7 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         self._event_listeners.clear()
         await self.hub.stop()
         ir.async_delete_issue(self.hass, DOMAIN, self.licence_issue_id)
-        try:
-            await self.client.logout()
-        except PortosError as err:
-            LOGGER.debug("Logging out of PORTOS failed: %s", err)
+        await async_logout_quietly(self.client)
 
     @property
     def licence_issue_id(self) -> str:
