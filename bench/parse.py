@@ -2,7 +2,7 @@
 
 The notifications are shaped as the simulator's hub sends them, with real ticket objects made by
 the simulator's own ticket store (a created, an updated with items, and a closed ticket), plus a
-licence notification. Two figures per kind: from an already decoded dict (what the hub hands the
+license notification. Two figures per kind: from an already decoded dict (what the hub hands the
 parser) and from the JSON text (json.loads + from_dict). Best of `--repeat` timed runs.
 
 Run from the repository root: `.venv/bin/python -m bench.parse [--count N] [--repeat R]`.
@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from bench.machine import describe_machine
 from custom_components.portos.api import (
-    EVENT_LICENCE_ACTIVATED,
+    EVENT_LICENSE_ACTIVATED,
     EVENT_RESOURCES_CHANGED,
     TICKETS,
     Notification,
 )
-from simulator.licence import LicenceState
+from simulator.license import LicenseState
 from simulator.store import Actor, TicketStore, isoformat, utcnow
 
 if TYPE_CHECKING:
@@ -69,12 +69,12 @@ def sample_notifications() -> dict[str, dict[str, Any]]:
             },
         )
 
-    licence = LicenceState(12345, 365).to_dict()
+    shop_license = LicenseState(12345, 365).to_dict()
     return {
         "ticket created": changed(1, created),
         "ticket updated (2 items)": changed(2, updated),
         "ticket closed": changed(2, closed),
-        "licence activated": _envelope(EVENT_LICENCE_ACTIVATED, licence),
+        "license activated": _envelope(EVENT_LICENSE_ACTIVATED, shop_license),
     }
 
 

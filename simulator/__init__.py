@@ -1,1 +1,1 @@
-"""A PORTOS server simulator: REST, JWT auth, licence, health and the SignalR hub."""
+"""A PORTOS server simulator: REST, JWT auth, license, health and the SignalR hub."""

@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--user", default=defaults.user, help="user name that can log in")
     parser.add_argument("--password", default=defaults.password, help="that user's password")
     parser.add_argument(
-        "--shop-id", type=int, default=defaults.shop_id, help="shopId reported by the licence"
+        "--shop-id", type=int, default=defaults.shop_id, help="shopId reported by the license"
     )
     parser.add_argument(
         "--token-lifetime",
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=defaults.license_days,
         metavar="N",
-        help="remaining days of the licence; 0 or less means expired",
+        help="remaining days of the license; 0 or less means expired",
     )
     parser.add_argument(
         "--demo",

@@ -114,15 +114,15 @@ async def load(request: web.Request) -> web.Response:
     return web.json_response({"count": count, "elapsed": time.perf_counter() - started})
 
 
-async def licence(request: web.Request) -> web.Response:
-    """`{"days": N}`: set the licence's remaining days without a notification."""
+async def shop_license(request: web.Request) -> web.Response:
+    """`{"days": N}`: set the license's remaining days without a notification."""
     body = await json_body(request)
     days = body.get("days") if isinstance(body, dict) else None
     if not isinstance(days, int) or isinstance(days, bool):
         raise validation("days", "days must be an integer.")
     state = state_of(request)
-    state.licence.set_days(days)
-    return web.json_response(state.licence.to_dict())
+    state.shop_license.set_days(days)
+    return web.json_response(state.shop_license.to_dict())
 
 
 async def health(request: web.Request) -> web.Response:
@@ -174,6 +174,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_sim/tokens/expire", tokens_expire)
     app.router.add_post("/_sim/emit", emit)
     app.router.add_post("/_sim/load", load)
-    app.router.add_post("/_sim/license", licence)
+    app.router.add_post("/_sim/license", shop_license)
     app.router.add_post("/_sim/health", health)
     app.router.add_get("/_sim/state", summary)

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 from .store import isoformat
 
 if TYPE_CHECKING:
-    from .licence import LicenceState
+    from .license import LicenseState
 
 HEALTHY = "Healthy"
 DEGRADED = "Degraded"
 UNHEALTHY = "Unhealthy"
 STATUSES = (HEALTHY, DEGRADED, UNHEALTHY)
-# Fewer remaining days than this makes the licence check degraded, as a reminder to renew.
-LICENCE_WARNING_DAYS = 14
+# Fewer remaining days than this makes the license check degraded, as a reminder to renew.
+LICENSE_WARNING_DAYS = 14
 
 
 def _entry(status: str, description: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -27,23 +27,23 @@ def _entry(status: str, description: str, data: dict[str, Any] | None = None) ->
     }
 
 
-def health_report(licence: LicenceState, override: str | None) -> dict[str, Any]:
+def health_report(shop_license: LicenseState, override: str | None) -> dict[str, Any]:
     """Build the report; `override` (set by /_sim/health) replaces the overall status."""
-    if licence.is_expired:
-        licence_status = UNHEALTHY
-    elif licence.remaining_days < LICENCE_WARNING_DAYS:
-        licence_status = DEGRADED
+    if shop_license.is_expired:
+        license_status = UNHEALTHY
+    elif shop_license.remaining_days < LICENSE_WARNING_DAYS:
+        license_status = DEGRADED
     else:
-        licence_status = HEALTHY
+        license_status = HEALTHY
     entries = {
         "diskstorage": _entry(HEALTHY, "Enough free disk space.", {"freeMegabytes": 20480}),
         "license": _entry(
-            licence_status,
-            "Licence is expired." if licence.is_expired else "Licence is valid.",
+            license_status,
+            "License is expired." if shop_license.is_expired else "License is valid.",
             # "remaningDays" is misspelt on purpose: real PORTOS servers spell it so.
             {
-                "remaningDays": licence.remaining_days,
-                "expirationDate": isoformat(licence.expiration_time),
+                "remaningDays": shop_license.remaining_days,
+                "expirationDate": isoformat(shop_license.expiration_time),
             },
         ),
         "fiscalPrinters": _entry(HEALTHY, "All fiscal printers are online."),

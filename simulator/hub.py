@@ -28,7 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 HUB_PATH: Final = "/signalr/v1/mainHub"
 RS: Final = "\x1e"
 EVENT_RESOURCES_CHANGED: Final = "portos.resources.changed"
-EVENT_LICENCE_ACTIVATED: Final = "portos.licence.activated"
+EVENT_LICENSE_ACTIVATED: Final = "portos.licence.activated"
 ACTION_CREATED: Final = 1
 ACTION_UPDATED: Final = 2
 ACTION_DELETED: Final = 3
@@ -504,9 +504,9 @@ class Hub:
         }
         return self._broadcast(EVENT_RESOURCES_CHANGED, payload, resource, ACTION_NAMES[action])
 
-    def publish_licence_activated(self, licence: Mapping[str, Any]) -> int:
-        """Notify subscribers of `portos.licence.activated` with the new licence."""
-        return self._broadcast(EVENT_LICENCE_ACTIVATED, licence, None, None)
+    def publish_license_activated(self, shop_license: Mapping[str, Any]) -> int:
+        """Notify subscribers of `portos.licence.activated` with the new license."""
+        return self._broadcast(EVENT_LICENSE_ACTIVATED, shop_license, None, None)
 
     def emit(self, notification: object) -> int:
         """Send a notification object as OnEvent to every connection, subscribed or not."""

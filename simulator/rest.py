@@ -1,4 +1,4 @@
-"""The PORTOS REST routes: auth, tickets, licence and health, with problem+json errors."""
+"""The PORTOS REST routes: auth, tickets, license and health, with problem+json errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .health import health_report
-from .problems import ERROR_LICENCE_EXPIRED, ProblemError, not_found, validation
+from .problems import ERROR_LICENSE_EXPIRED, ProblemError, not_found, validation
 from .state import SimulatorState
 from .store import Actor
 
@@ -58,10 +58,10 @@ def _session(request: web.Request) -> Session:
 
 
 def _actor(request: web.Request) -> Actor:
-    """Authenticate, check the licence, and return who acts."""
+    """Authenticate, check the license, and return who acts."""
     session = _session(request)
-    if state_of(request).licence.is_expired:
-        raise ProblemError(403, "The PORTOS licence has expired.", error_code=ERROR_LICENCE_EXPIRED)
+    if state_of(request).shop_license.is_expired:
+        raise ProblemError(403, "The PORTOS license has expired.", error_code=ERROR_LICENSE_EXPIRED)
     return Actor(session.user_name, session.device.name)
 
 
@@ -149,24 +149,24 @@ async def close_ticket(request: web.Request) -> web.Response:
     return web.json_response(state_of(request).close_ticket(request.match_info["id"], actor))
 
 
-# --- licence and health --------------------------------------------------------------------------
+# --- license and health --------------------------------------------------------------------------
 
 
-async def get_licence(request: web.Request) -> web.Response:
+async def get_license(request: web.Request) -> web.Response:
     """`GET /license`: no login needed."""
-    return web.json_response(state_of(request).licence.to_dict())
+    return web.json_response(state_of(request).shop_license.to_dict())
 
 
-async def activate_licence(request: web.Request) -> web.Response:
-    """`POST /license/activate`: renew the licence and notify the hub."""
+async def activate_license(request: web.Request) -> web.Response:
+    """`POST /license/activate`: renew the license and notify the hub."""
     _session(request)
-    return web.json_response(state_of(request).activate_licence())
+    return web.json_response(state_of(request).activate_license())
 
 
 async def health(request: web.Request) -> web.Response:
     """`GET /api/v2/health`: always 200; the body tells the status."""
     state = state_of(request)
-    return web.json_response(health_report(state.licence, state.health_override))
+    return web.json_response(health_report(state.shop_license, state.health_override))
 
 
 def add_routes(app: web.Application, prefix: str) -> None:
@@ -182,5 +182,5 @@ def add_routes(app: web.Application, prefix: str) -> None:
     app.router.add_put(f"{prefix}/tickets/{{id}}", put_ticket)
     app.router.add_delete(f"{prefix}/tickets/{{id}}", delete_ticket)
     app.router.add_post(f"{prefix}/tickets/{{id}}/close", close_ticket)
-    app.router.add_get(f"{prefix}/license", get_licence)
-    app.router.add_post(f"{prefix}/license/activate", activate_licence)
+    app.router.add_get(f"{prefix}/license", get_license)
+    app.router.add_post(f"{prefix}/license/activate", activate_license)

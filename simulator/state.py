@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .auth import AuthService
 from .hub import ACTION_CREATED, ACTION_DELETED, ACTION_UPDATED, Hub
-from .licence import LicenceState
+from .license import LicenseState
 from .store import Actor, TicketStore
 
 if TYPE_CHECKING:
@@ -16,14 +16,14 @@ TICKETS = "tickets"
 
 
 class SimulatorState:
-    """Sessions, tickets, licence, health and the hub; it outlives server restarts."""
+    """Sessions, tickets, license, health and the hub; it outlives server restarts."""
 
     def __init__(self, config: SimulatorConfig) -> None:
         """Build a fresh shop from the configuration."""
         self.config = config
         self.auth = AuthService(config)
         self.store = TicketStore()
-        self.licence = LicenceState(config.shop_id, config.license_days)
+        self.shop_license = LicenseState(config.shop_id, config.license_days)
         self.hub = Hub(config, self.auth)
         self.health_override: str | None = None
 
@@ -58,9 +58,9 @@ class SimulatorState:
         self.hub.publish_resource_changed(TICKETS, ACTION_DELETED, ticket, actor)
         return ticket
 
-    def activate_licence(self) -> dict[str, Any]:
-        """Renew the licence and notify `portos.licence.activated`."""
-        self.licence.activate()
-        licence = self.licence.to_dict()
-        self.hub.publish_licence_activated(licence)
-        return licence
+    def activate_license(self) -> dict[str, Any]:
+        """Renew the license and notify `portos.licence.activated`."""
+        self.shop_license.activate()
+        shop_license = self.shop_license.to_dict()
+        self.hub.publish_license_activated(shop_license)
+        return shop_license

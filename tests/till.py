@@ -110,9 +110,9 @@ class Till:
         return ticket
 
     async def activate_license(self) -> dict[str, Any]:
-        """Renew the licence (sends portos.licence.activated)."""
-        licence: dict[str, Any] = await self._api("POST", "/license/activate")
-        return licence
+        """Renew the license (sends portos.licence.activated)."""
+        shop_license: dict[str, Any] = await self._api("POST", "/license/activate")
+        return shop_license
 
     async def emit(self, obj: Any) -> dict[str, Any]:
         """Send a notification object as OnEvent to every hub connection."""
@@ -153,7 +153,7 @@ class Till:
         return reply
 
     async def set_license_days(self, days: int) -> dict[str, Any]:
-        """Set the licence's remaining days without a notification."""
+        """Set the license's remaining days without a notification."""
         reply: dict[str, Any] = await self._control("license", {"days": days})
         return reply
 

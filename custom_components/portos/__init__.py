@@ -1,4 +1,4 @@
-"""The PORTOS integration: a point-of-sale server's tickets, licence and health, pushed live."""
+"""The PORTOS integration: a point-of-sale server's tickets, license and health, pushed live."""
 
 from __future__ import annotations
 
@@ -14,8 +14,14 @@ from homeassistant.const import (
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .api import PortosAuthenticationError, PortosClient, PortosError, PortosWrongDeviceTypeError
-from .const import CONF_DEVICE_NAME, DEFAULT_DEVICE_NAME, DOMAIN
+from .api import (
+    DEFAULT_DEVICE_NAME,
+    PortosAuthenticationError,
+    PortosClient,
+    PortosError,
+    PortosWrongDeviceTypeError,
+)
+from .const import CONF_DEVICE_NAME, DOMAIN
 from .coordinator import (
     PortosConfigEntry,
     PortosCoordinator,

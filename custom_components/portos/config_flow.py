@@ -34,12 +34,11 @@ from .api import (
     PortosWrongDeviceTypeError,
 )
 from .api.client import normalise_url
-from .api.const import RESOURCE_NAMES
+from .api.const import DEFAULT_DEVICE_NAME, RESOURCE_NAMES
 from .const import (
     CONF_DEVICE_NAME,
     CONF_EVENT_DETAIL,
     CONF_RESOURCES,
-    DEFAULT_DEVICE_NAME,
     DEFAULT_EVENT_DETAIL,
     DEFAULT_RESOURCES,
     DOMAIN,
@@ -115,7 +114,7 @@ def _without_password(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up a PORTOS server: one config entry per shop (the licence's shopId)."""
+    """Set up a PORTOS server: one config entry per shop (the license's shopId)."""
 
     VERSION = 1
     MINOR_VERSION = 1
@@ -199,7 +198,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def _async_test_login(self, data: dict[str, Any]) -> dict[str, str]:
-        """Log in and read the licence; on success set the unique id and normalise the URL.
+        """Log in and read the license; on success set the unique id and normalise the URL.
 
         Returns the form errors (empty on success).
         """
@@ -216,7 +215,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         try:
             await client.login()
-            licence = await client.get_licence()
+            shop_license = await client.get_license()
         except PortosWrongDeviceTypeError:
             return {CONF_DEVICE_NAME: "wrong_device_type"}
         except PortosAuthenticationError:
@@ -233,7 +232,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         data[CONF_URL] = url
         # Only a finished test sets the unique id, and the flow ends right after: no other flow
         # can be holding the shop's id meanwhile, so there is nothing to wait for.
-        await self.async_set_unique_id(str(licence.shop_id), raise_on_progress=False)
+        await self.async_set_unique_id(str(shop_license.shop_id), raise_on_progress=False)
         return {}
 
 

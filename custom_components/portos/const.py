@@ -14,7 +14,6 @@ MODEL: Final = "PORTOS"
 
 # Config entry data (the user step's fields).
 CONF_DEVICE_NAME: Final = "device_name"
-DEFAULT_DEVICE_NAME: Final = "HomeAssistant"
 
 # Options.
 CONF_RESOURCES: Final = "resources"
@@ -37,16 +36,16 @@ ATTR_DEVICE: Final = "device"
 ATTR_CREATED_AT: Final = "created_at"
 ATTR_RESOURCES: Final = "resources"
 
-# Actions as the integration names them (the hub's 1/2/3, a close split out, the licence's one).
+# Actions as the integration names them (the hub's 1/2/3, a close split out, the license's one).
 ACTION_CREATED: Final = "created"
 ACTION_UPDATED: Final = "updated"
 ACTION_CLOSED: Final = "closed"
 ACTION_DELETED: Final = "deleted"
 ACTION_ACTIVATED: Final = "activated"
 
-# The resource name events use for the licence (its hub event names no resource of its own).
+# The resource name events use for the license (its hub event names no resource of its own).
 LICENSE_RESOURCE: Final = "license"
 
 HEALTH_SCAN_INTERVAL: Final = timedelta(minutes=5)
-LICENCE_EXPIRING_DAYS: Final = 30
-LICENCE_REPAIR_DAYS: Final = 7
+LICENSE_EXPIRING_DAYS: Final = 30
+LICENSE_REPAIR_DAYS: Final = 7

@@ -16,17 +16,17 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .api import (
-    EVENT_LICENCE_ACTIVATED,
+    EVENT_LICENSE_ACTIVATED,
     EVENT_RESOURCES_CHANGED,
     TICKETS,
     Health,
-    Licence,
+    License,
     Notification,
     PortosAuthenticationError,
     PortosClient,
     PortosError,
     PortosHub,
-    PortosLicenceExpiredError,
+    PortosLicenseExpiredError,
     PortosParseError,
     ResourceAction,
     ResourceChangedPayload,
@@ -54,8 +54,8 @@ from .const import (
     EVENT_DETAIL_FULL,
     EVENT_PORTOS,
     HEALTH_SCAN_INTERVAL,
-    LICENCE_EXPIRING_DAYS,
-    LICENCE_REPAIR_DAYS,
+    LICENSE_EXPIRING_DAYS,
+    LICENSE_REPAIR_DAYS,
     LICENSE_RESOURCE,
     LOGGER,
 )
@@ -66,18 +66,18 @@ if TYPE_CHECKING:
 
     from homeassistant.helpers.device_registry import DeviceInfo
 
-LICENCE_VALID: Final = "valid"
-LICENCE_EXPIRING: Final = "expiring"
-LICENCE_EXPIRED: Final = "expired"
+LICENSE_VALID: Final = "valid"
+LICENSE_EXPIRING: Final = "expiring"
+LICENSE_EXPIRED: Final = "expired"
 
 
-def licence_status(licence: Licence) -> str:
-    """Return `valid`, `expiring` (fewer than LICENCE_EXPIRING_DAYS left) or `expired`."""
-    if licence.is_expired or licence.remaining_days < 0:
-        return LICENCE_EXPIRED
-    if licence.remaining_days < LICENCE_EXPIRING_DAYS:
-        return LICENCE_EXPIRING
-    return LICENCE_VALID
+def license_status(shop_license: License) -> str:
+    """Return `valid`, `expiring` (fewer than LICENSE_EXPIRING_DAYS left) or `expired`."""
+    if shop_license.is_expired or shop_license.remaining_days < 0:
+        return LICENSE_EXPIRED
+    if shop_license.remaining_days < LICENSE_EXPIRING_DAYS:
+        return LICENSE_EXPIRING
+    return LICENSE_VALID
 
 
 def aware(value: datetime) -> datetime:
@@ -107,7 +107,7 @@ class PortosData:
     open_tickets: int | None
     tickets_closed_today: int | None
     closed_since: datetime
-    licence: Licence
+    shop_license: License
     health: Health
     hub_connected: bool
 
@@ -162,14 +162,14 @@ def _id_text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _licence_summary(licence: Licence) -> dict[str, Any]:
-    """Return the compact form of a licence that bus events carry by default."""
-    expiration = licence.expiration_time
+def _license_summary(shop_license: License) -> dict[str, Any]:
+    """Return the compact form of a license that bus events carry by default."""
+    expiration = shop_license.expiration_time
     return {
-        "shopId": licence.shop_id,
+        "shopId": shop_license.shop_id,
         "expirationTime": None if expiration is None else expiration.isoformat(),
-        "remainingDays": licence.remaining_days,
-        "isExpired": licence.is_expired,
+        "remainingDays": shop_license.remaining_days,
+        "isExpired": shop_license.is_expired,
     }
 
 
@@ -205,7 +205,7 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         self.counters = PortosCounters()
         self._versions = VersionLog()
         self._event_listeners: list[Callable[[PortosEvent], None]] = []
-        self._licence: Licence | None = None
+        self._license: License | None = None
         self._health: Health | None = None
         self._hub_connected = False
         # A REST resync is due at start and after the hub was down (changes were missed).
@@ -234,13 +234,13 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
-        """Return what the hub subscribes to: the chosen resources (tickets always) and licences."""
+        """Return what the hub subscribes to: the chosen resources (tickets always) and licenses."""
         names = dict.fromkeys((TICKETS, *self.resources))
         return (
             Subscription(
                 EVENT_RESOURCES_CHANGED, tuple(SubscriptionResource(name) for name in names)
             ),
-            Subscription(EVENT_LICENCE_ACTIVATED),
+            Subscription(EVENT_LICENSE_ACTIVATED),
         )
 
     @callback
@@ -279,22 +279,22 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             self._unsub_hass_stop = None
         self._event_listeners.clear()
         await self.hub.stop()
-        ir.async_delete_issue(self.hass, DOMAIN, self.licence_issue_id)
+        ir.async_delete_issue(self.hass, DOMAIN, self.license_issue_id)
         await async_logout_quietly(self.client)
 
     @property
-    def licence_issue_id(self) -> str:
-        """Return the repair issue id of this shop's licence."""
-        return f"licence_{self.shop_id}"
+    def license_issue_id(self) -> str:
+        """Return the repair issue id of this shop's license."""
+        return f"license_{self.shop_id}"
 
     # --- polling and resync ----------------------------------------------------------------------
 
     @override
     async def _async_update_data(self) -> PortosData:
-        """Poll health and licence; resync tickets when pushes were or are being missed."""
+        """Poll health and license; resync tickets when pushes were or are being missed."""
         try:
             self._health = await self.client.get_health()
-            self._licence = await self.client.get_licence()
+            self._license = await self.client.get_license()
             # While the hub is down nothing is pushed: every poll catches the counts up instead.
             if self._resync_needed or not self._hub_connected:
                 await self._async_resync()
@@ -308,7 +308,7 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
                 translation_key="update_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
-        self._async_update_licence_issue(self._licence)
+        self._async_update_license_issue(self._license)
         return self._build()
 
     async def _async_resync(self) -> None:
@@ -320,10 +320,10 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             day = dt_util.now().date()
             closed = await self.client.get_tickets_closed_since(dt_util.start_of_local_day(day))
             tickets = await self.client.get_open_tickets()
-        except PortosLicenceExpiredError as err:
-            # An expired licence blocks ticket queries but not the licence or health: keep the
+        except PortosLicenseExpiredError as err:
+            # An expired license blocks ticket queries but not the license or health: keep the
             # entry up to show that, and try the tickets again at the next poll.
-            self._log_once("licence_expired", "PORTOS refuses ticket queries: %s", err)
+            self._log_once("license_expired", "PORTOS refuses ticket queries: %s", err)
             return
         else:
             current = self.tracker.resync(
@@ -356,14 +356,14 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
     def _build(self) -> PortosData:
         """Return the entities' view of the current state."""
         if TYPE_CHECKING:
-            assert self._licence is not None
+            assert self._license is not None
             assert self._health is not None
         synced = self.tracker.synced
         return PortosData(
             open_tickets=self.tracker.open_count if synced else None,
             tickets_closed_today=self.tracker.closed_today if synced else None,
             closed_since=dt_util.start_of_local_day(),
-            licence=self._licence,
+            shop_license=self._license,
             health=self._health,
             hub_connected=self._hub_connected,
         )
@@ -392,27 +392,27 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         self._unsub_hass_stop = None
         await self.async_stop()
 
-    # --- the licence -----------------------------------------------------------------------------
+    # --- the license -----------------------------------------------------------------------------
 
     @callback
-    def _async_update_licence_issue(self, licence: Licence) -> None:
-        """Raise the licence repair issue near or past expiry; withdraw it once renewed."""
-        status = licence_status(licence)
-        if status != LICENCE_EXPIRED and licence.remaining_days > LICENCE_REPAIR_DAYS:
-            ir.async_delete_issue(self.hass, DOMAIN, self.licence_issue_id)
+    def _async_update_license_issue(self, shop_license: License) -> None:
+        """Raise the license repair issue near or past expiry; withdraw it once renewed."""
+        status = license_status(shop_license)
+        if status != LICENSE_EXPIRED and shop_license.remaining_days > LICENSE_REPAIR_DAYS:
+            ir.async_delete_issue(self.hass, DOMAIN, self.license_issue_id)
             return
-        expired = status == LICENCE_EXPIRED
-        expiration = licence.expiration_time
+        expired = status == LICENSE_EXPIRED
+        expiration = shop_license.expiration_time
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            self.licence_issue_id,
+            self.license_issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.ERROR if expired else ir.IssueSeverity.WARNING,
-            translation_key="licence_expired" if expired else "licence_expiring",
+            translation_key="license_expired" if expired else "license_expiring",
             translation_placeholders={
-                "shop_id": str(licence.shop_id),
-                "days": str(max(licence.remaining_days, 0)),
+                "shop_id": str(shop_license.shop_id),
+                "days": str(max(shop_license.remaining_days, 0)),
                 "expiration": "?"
                 if expiration is None
                 else dt_util.as_local(aware(expiration)).date().isoformat(),
@@ -448,10 +448,10 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             notification.payload, ResourceChangedPayload
         ):
             event = self._async_resources_changed(notification, notification.payload)
-        elif notification.event == EVENT_LICENCE_ACTIVATED and isinstance(
-            notification.payload, Licence
+        elif notification.event == EVENT_LICENSE_ACTIVATED and isinstance(
+            notification.payload, License
         ):
-            event = self._async_licence_activated(notification, notification.payload)
+            event = self._async_license_activated(notification, notification.payload)
         else:
             # The hub warns once per unknown event name; counting is enough here.
             self.counters.unknown_events += 1
@@ -541,25 +541,27 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         return _summary(resource, obj)
 
     @callback
-    def _async_licence_activated(self, notification: Notification, licence: Licence) -> PortosEvent:
-        """Take the new licence from the event, update entities and the repair issue."""
-        self._licence = licence
-        self._async_update_licence_issue(licence)
+    def _async_license_activated(
+        self, notification: Notification, shop_license: License
+    ) -> PortosEvent:
+        """Take the new license from the event, update entities and the repair issue."""
+        self._license = shop_license
+        self._async_update_license_issue(shop_license)
         self._async_publish()
         return PortosEvent(
             event=notification.event,
             resource=LICENSE_RESOURCE,
             action=ACTION_ACTIVATED,
-            resource_id=str(licence.shop_id),
+            resource_id=str(shop_license.shop_id),
             version=None,
             user=None,
             device=None,
             created_at=aware(notification.created_at),
             resources=[
-                # The parser accepted `p` as this licence, so it is the server's object as sent.
+                # The parser accepted `p` as this license, so it is the server's object as sent.
                 dict(notification.raw_payload)
                 if self.event_detail == EVENT_DETAIL_FULL
-                else _licence_summary(licence)
+                else _license_summary(shop_license)
             ],
         )
 

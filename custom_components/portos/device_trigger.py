@@ -1,4 +1,4 @@
-"""Device triggers for PORTOS: ticket, licence and other resource changes on the shop's device."""
+"""Device triggers for PORTOS: ticket, license and other resource changes on the shop's device."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ TRIGGER_TICKET_CREATED: Final = "ticket_created"
 TRIGGER_TICKET_UPDATED: Final = "ticket_updated"
 TRIGGER_TICKET_CLOSED: Final = "ticket_closed"
 TRIGGER_TICKET_DELETED: Final = "ticket_deleted"
-TRIGGER_LICENCE_ACTIVATED: Final = "licence_activated"
+TRIGGER_LICENSE_ACTIVATED: Final = "license_activated"
 TRIGGER_RESOURCE_CREATED: Final = "resource_created"
 TRIGGER_RESOURCE_UPDATED: Final = "resource_updated"
 TRIGGER_RESOURCE_DELETED: Final = "resource_deleted"
@@ -58,7 +58,7 @@ FIXED_TRIGGERS: Final[dict[str, tuple[str, str]]] = {
     TRIGGER_TICKET_UPDATED: (TICKETS, ACTION_UPDATED),
     TRIGGER_TICKET_CLOSED: (TICKETS, ACTION_CLOSED),
     TRIGGER_TICKET_DELETED: (TICKETS, ACTION_DELETED),
-    TRIGGER_LICENCE_ACTIVATED: (LICENSE_RESOURCE, ACTION_ACTIVATED),
+    TRIGGER_LICENSE_ACTIVATED: (LICENSE_RESOURCE, ACTION_ACTIVATED),
 }
 # Trigger type -> action, for the other resources; the resource is the trigger's subtype.
 RESOURCE_TRIGGERS: Final[dict[str, str]] = {
@@ -120,7 +120,7 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
             for trigger_type, (resource, _) in FIXED_TRIGGERS.items()
             if resource == TICKETS
         )
-    triggers.append(base | {CONF_TYPE: TRIGGER_LICENCE_ACTIVATED})
+    triggers.append(base | {CONF_TYPE: TRIGGER_LICENSE_ACTIVATED})
     triggers.extend(
         base | {CONF_TYPE: trigger_type, CONF_SUBTYPE: resource}
         for resource in resources

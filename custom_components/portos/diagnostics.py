@@ -45,7 +45,7 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant,  # noqa: ARG001
     entry: PortosConfigEntry,
 ) -> dict[str, Any]:
-    """Return the entry, the hub's counters, counts, licence, health and notification counts."""
+    """Return the entry, the hub's counters, counts, license, health and notification counts."""
     runtime = entry.runtime_data
     coordinator = runtime.coordinator
     data = coordinator.data
@@ -60,7 +60,7 @@ async def async_get_config_entry_diagnostics(
 
     stats = asdict(hub.stats)
     stats["last_error"] = scrub(stats.get("last_error"))
-    licence = data.licence
+    shop_license = data.shop_license
     return {
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
         "hub": {
@@ -81,19 +81,19 @@ async def async_get_config_entry_diagnostics(
             "remembered_closed_or_deleted": coordinator.tracker.remembered,
         },
         "notifications": asdict(coordinator.counters),
-        "licence": {
-            "shop_id": licence.shop_id,
-            "activation_time": _iso(licence.activation_time),
-            "expiration_time": _iso(licence.expiration_time),
-            "remaining_days": licence.remaining_days,
-            "is_expired": licence.is_expired,
+        "license": {
+            "shop_id": shop_license.shop_id,
+            "activation_time": _iso(shop_license.activation_time),
+            "expiration_time": _iso(shop_license.expiration_time),
+            "remaining_days": shop_license.remaining_days,
+            "is_expired": shop_license.is_expired,
             "features": [
                 {
                     "product_sku": feature.product_sku,
                     "name": feature.name,
                     "expiration_time": _iso(feature.expiration_time),
                 }
-                for feature in licence.features
+                for feature in shop_license.features
             ],
         },
         "health": {

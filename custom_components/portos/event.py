@@ -1,4 +1,4 @@
-"""Event entities for PORTOS: what happens to tickets, and licence activations."""
+"""Event entities for PORTOS: what happens to tickets, and license activations."""
 
 from __future__ import annotations
 
@@ -58,13 +58,13 @@ def ticket_attributes(event: PortosEvent) -> dict[str, Any]:
     return attributes
 
 
-def licence_attributes(event: PortosEvent) -> dict[str, Any]:
-    """Return the shop and the new licence's expiry (the licence event names no user)."""
-    licence = _first(event)
+def license_attributes(event: PortosEvent) -> dict[str, Any]:
+    """Return the shop and the new license's expiry (the license event names no user)."""
+    shop_license = _first(event)
     return {
         ATTR_RESOURCE_ID: event.resource_id,
-        ATTR_EXPIRATION_TIME: licence.get("expirationTime"),
-        ATTR_REMAINING_DAYS: licence.get("remainingDays"),
+        ATTR_EXPIRATION_TIME: shop_license.get("expirationTime"),
+        ATTR_REMAINING_DAYS: shop_license.get("remainingDays"),
     }
 
 
@@ -89,7 +89,7 @@ EVENT_DESCRIPTIONS: Final[tuple[PortosEventEntityDescription, ...]] = (
         translation_key="license",
         resource=LICENSE_RESOURCE,
         event_types=[ACTION_ACTIVATED],
-        attributes_fn=licence_attributes,
+        attributes_fn=license_attributes,
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Sensors of a PORTOS shop: ticket counts, the licence and the server's health."""
+"""Sensors of a PORTOS shop: ticket counts, the license and the server's health."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from homeassistant.const import EntityCategory
 
 from .api import HealthStatus
 from .coordinator import (
-    LICENCE_EXPIRED,
-    LICENCE_EXPIRING,
-    LICENCE_VALID,
+    LICENSE_EXPIRED,
+    LICENSE_EXPIRING,
+    LICENSE_VALID,
     PortosConfigEntry,
     PortosData,
     aware,
-    licence_status,
+    license_status,
 )
 from .entity import PortosEntity
 
@@ -45,8 +45,8 @@ class PortosSensorEntityDescription(SensorEntityDescription):
 
 
 def _expiration(data: PortosData) -> datetime | None:
-    """Return the licence's expiry with a time zone."""
-    expiration = data.licence.expiration_time
+    """Return the license's expiry with a time zone."""
+    expiration = data.shop_license.expiration_time
     return None if expiration is None else aware(expiration)
 
 
@@ -69,8 +69,8 @@ SENSORS: Final[tuple[PortosSensorEntityDescription, ...]] = (
         key="license_status",
         translation_key="license_status",
         device_class=SensorDeviceClass.ENUM,
-        options=[LICENCE_VALID, LICENCE_EXPIRING, LICENCE_EXPIRED],
-        value_fn=lambda data: licence_status(data.licence),
+        options=[LICENSE_VALID, LICENSE_EXPIRING, LICENSE_EXPIRED],
+        value_fn=lambda data: license_status(data.shop_license),
     ),
     PortosSensorEntityDescription(
         key="license_expiration",

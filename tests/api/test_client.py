@@ -16,7 +16,7 @@ from custom_components.portos.api.client import PortosClient
 from custom_components.portos.api.exceptions import (
     PortosAuthenticationError,
     PortosConnectionError,
-    PortosLicenceExpiredError,
+    PortosLicenseExpiredError,
     PortosServerError,
     PortosWrongDeviceTypeError,
 )
@@ -104,7 +104,7 @@ async def test_till_is_thrown_out_once_at_most(
     assert token is not None
     assert token != kicked
     # The same client never logs in on the till again, whatever it is asked.
-    for attempt in (client.login, client.get_token, client.count_open_tickets):
+    for attempt in (client.login, client.get_token, client.get_open_tickets):
         with pytest.raises(PortosWrongDeviceTypeError):
             await attempt()
     assert await bearer_works(session, simulator, token)
@@ -157,7 +157,7 @@ async def test_refresh_before_exp(
     assert len(sessions(sim)) == 1  # a refresh, not a second login
     assert await bearer_works(session, sim, tokens[0])
     assert not await bearer_works(session, sim, first)
-    assert await client.count_open_tickets() == 0
+    assert len(await client.get_open_tickets()) == 0
 
 
 async def test_refresh_refused_logs_in_again(
@@ -198,7 +198,7 @@ async def test_protected_call_retries_once_after_a_401(
     first = await client.get_token()
     await till.expire_tokens()
     # The stale token gets a 401; the refresh is refused too; a new login makes the retry work.
-    assert await client.count_open_tickets() == 0
+    assert len(await client.get_open_tickets()) == 0
     token = await client.get_token()
     assert token != first
     assert await bearer_works(session, simulator, token)
@@ -228,7 +228,7 @@ async def test_relogin_fails_when_the_password_changed(
     await till.expire_tokens()
     simulator.config.password = "changed"
     with pytest.raises(PortosAuthenticationError):
-        await client.count_open_tickets()
+        await client.get_open_tickets()
 
 
 async def test_logout(
@@ -258,7 +258,7 @@ async def test_logout_after_the_session_expired(
 
 async def test_prefix_api_v1(client: PortosClient) -> None:
     assert client.api_prefix is None
-    await client.count_open_tickets()
+    await client.get_open_tickets()
     assert client.api_prefix == "/api/v1"
 
 
@@ -268,10 +268,10 @@ async def test_prefix_falls_back_to_api_once(
     caplog.set_level(logging.DEBUG, logger="custom_components.portos.api")
     sim = await simulator_factory(api_prefix="/api")
     client = PortosClient(session, sim.url, "admin", PASSWORD)
-    licence = await client.get_licence()
-    assert licence.shop_id == 12345
+    shop_license = await client.get_license()
+    assert shop_license.shop_id == 12345
     assert client.api_prefix == "/api"
-    assert await client.count_open_tickets() == 0
+    assert len(await client.get_open_tickets()) == 0
     assert await client.get_open_tickets() == []
     fallbacks = [r for r in caplog.records if "trying the next API prefix" in r.getMessage()]
     assert len(fallbacks) == 1
@@ -282,27 +282,27 @@ async def test_prefix_falls_back_to_api_once(
 
 async def test_counts_follow_the_till(client: PortosClient, till: Till) -> None:
     start = datetime.now(UTC) - timedelta(seconds=1)
-    assert await client.count_open_tickets() == 0
+    assert len(await client.get_open_tickets()) == 0
     assert await client.get_tickets_closed_since(start) == []
-    assert await client.count_tickets_closed_since(start) == 0
+    assert len(await client.get_tickets_closed_since(start)) == 0
     tickets = [await till.create_ticket(f"Table {n}") for n in range(1, 6)]
-    assert await client.count_open_tickets() == 5
+    assert len(await client.get_open_tickets()) == 5
     await till.close_ticket(tickets[0]["id"])
     await till.close_ticket(tickets[1]["id"])
     await till.delete_ticket(tickets[2]["id"])
     await till.update_ticket(tickets[3]["id"], name="Table 4b")
-    assert await client.count_open_tickets() == 2
+    assert len(await client.get_open_tickets()) == 2
     closed = await client.get_tickets_closed_since(start)
     assert [t.id for t in closed] == [tickets[0]["id"], tickets[1]["id"]]
     assert all(t.closed and t.version == 2 for t in closed)
-    assert await client.count_tickets_closed_since(start) == 2
+    assert len(await client.get_tickets_closed_since(start)) == 2
     # The same moment in another zone lists the same; a later one lists nothing.
     cest = timezone(timedelta(hours=2))
     assert len(await client.get_tickets_closed_since(start.astimezone(cest))) == 2
-    assert await client.count_tickets_closed_since(start.astimezone(cest)) == 2
+    assert len(await client.get_tickets_closed_since(start.astimezone(cest))) == 2
     later = datetime.now(UTC) + timedelta(minutes=1)
     assert await client.get_tickets_closed_since(later) == []
-    assert await client.count_tickets_closed_since(later) == 0
+    assert len(await client.get_tickets_closed_since(later)) == 0
 
 
 async def test_closed_since_filter(client: PortosClient, till: Till) -> None:
@@ -343,7 +343,7 @@ async def test_get_open_tickets_pages(
     assert {t.id for t in tickets} == {t["id"] for t in created[7:]}
     assert all(not t.closed for t in tickets)
     assert all(t.version == 1 for t in tickets)
-    assert await client.count_open_tickets() == 123
+    assert len(await client.get_open_tickets()) == 123
 
 
 async def closing_between_pages(
@@ -437,36 +437,36 @@ async def test_open_tickets_kept_moving_for_every_listing(
     assert len(moved) == 3
 
 
-# --- licence and health --------------------------------------------------------------------------
+# --- license and health --------------------------------------------------------------------------
 
 
-async def test_licence(client: PortosClient, till: Till, simulator: Simulator) -> None:
-    licence = await client.get_licence()
-    assert licence.shop_id == 12345
-    assert licence.remaining_days == 365
-    assert licence.is_expired is False
-    assert sessions(simulator) == []  # reading the licence needs no login
+async def test_license(client: PortosClient, till: Till, simulator: Simulator) -> None:
+    shop_license = await client.get_license()
+    assert shop_license.shop_id == 12345
+    assert shop_license.remaining_days == 365
+    assert shop_license.is_expired is False
+    assert sessions(simulator) == []  # reading the license needs no login
     await till.set_license_days(3)
-    assert (await client.get_licence()).remaining_days == 3
-    activated = await client.activate_licence()
-    assert activated.remaining_days == 365
-    assert (await client.get_licence()).remaining_days == 365
+    assert (await client.get_license()).remaining_days == 3
+    await till.activate_license()
+    assert (await client.get_license()).remaining_days == 365
 
 
-async def test_expired_licence(simulator_factory: Factory, session: aiohttp.ClientSession) -> None:
+async def test_expired_license(simulator_factory: Factory, session: aiohttp.ClientSession) -> None:
     sim = await simulator_factory(license_days=0, shop_id=777)
     client = PortosClient(session, sim.url, "admin", PASSWORD)
-    licence = await client.get_licence()
-    assert licence.shop_id == 777
-    assert licence.is_expired is True
-    assert licence.remaining_days == 0
-    with pytest.raises(PortosLicenceExpiredError) as err:
-        await client.count_open_tickets()
+    shop_license = await client.get_license()
+    assert shop_license.shop_id == 777
+    assert shop_license.is_expired is True
+    assert shop_license.remaining_days == 0
+    with pytest.raises(PortosLicenseExpiredError) as err:
+        await client.get_open_tickets()
     assert (err.value.status, err.value.error_code) == (403, 4)
     assert client.api_prefix == "/api/v1"
     # Activating renews it, and the server serves tickets again.
-    assert (await client.activate_licence()).is_expired is False
-    assert await client.count_open_tickets() == 0
+    await Till(session, sim.url).activate_license()
+    assert (await client.get_license()).is_expired is False
+    assert len(await client.get_open_tickets()) == 0
 
 
 async def test_health(client: PortosClient, till: Till) -> None:
@@ -495,10 +495,10 @@ async def test_stopped_server_is_a_connection_error(
     await client.get_token()
     await simulator.stop()
     with pytest.raises(PortosConnectionError) as err:
-        await client.count_open_tickets()
+        await client.get_open_tickets()
     assert isinstance(err.value.__cause__, aiohttp.ClientError | OSError)
     await simulator.start()
-    assert await client.count_open_tickets() == 0
+    assert len(await client.get_open_tickets()) == 0
 
 
 # --- secrets -------------------------------------------------------------------------------------
@@ -523,14 +523,14 @@ async def test_no_secret_in_logs_or_errors(
     remember()
     await till.create_ticket("Table 1")
     await asyncio.sleep(1.6)
-    await client.count_open_tickets()  # refreshed on the way
+    await client.get_open_tickets()  # refreshed on the way
     remember()
     await till.expire_tokens()
     await client.get_open_tickets()  # 401, refused refresh, new login
     remember()
     await client.get_token(force_new=True)
     remember()
-    await client.activate_licence()
+    await client.get_license()
     await client.logout()
     for bad in (
         PortosClient(session, sim.url, "admin", "wrong-" + PASSWORD),

@@ -34,7 +34,7 @@ from custom_components.portos.api.exceptions import (
     PortosAuthenticationError,
     PortosConnectionError,
     PortosError,
-    PortosLicenceExpiredError,
+    PortosLicenseExpiredError,
     PortosParseError,
     PortosServerError,
     PortosWrongDeviceTypeError,
@@ -65,8 +65,8 @@ def login_reply(token: str, env: str = "Tool", device: str = "HomeAssistant") ->
     }
 
 
-def licence_body() -> dict[str, Any]:
-    """Return a valid licence object."""
+def license_body() -> dict[str, Any]:
+    """Return a valid license object."""
     return {"shopId": 7, "remainingDays": 10, "isExpired": False}
 
 
@@ -358,7 +358,7 @@ async def test_non_json_replies(session: aiohttp.ClientSession, serve: Serve) ->
     assert err.value.status == 200
     assert isinstance(err.value.__cause__, ValueError)
     with pytest.raises(PortosServerError, match=r"HTTP 502$") as err:
-        await client.get_licence()
+        await client.get_license()
     assert err.value.status == 502
     assert err.value.error_code is None
     assert client.api_prefix == "/api/v1"
@@ -381,13 +381,13 @@ async def test_replies_nested_too_deep(session: aiohttp.ClientSession, serve: Se
     with pytest.raises(PortosServerError, match="the HTTP 200 reply is not JSON"):
         await client.get_health()
     with pytest.raises(PortosServerError, match=r"HTTP 500$"):
-        await client.get_licence()
+        await client.get_license()
 
 
 @pytest.mark.parametrize(
     ("status", "body", "error", "code"),
     [
-        (403, {"title": "Licence", "errorCode": 4}, PortosLicenceExpiredError, 4),
+        (403, {"title": "License", "errorCode": 4}, PortosLicenseExpiredError, 4),
         (403, {"title": "Forbidden", "errorCode": 2}, PortosServerError, 2),
         (423, {"title": "Locked", "errorCode": 5, "status": 423}, PortosServerError, 5),
         (500, {"title": "Internal Server Error"}, PortosServerError, None),
@@ -395,7 +395,7 @@ async def test_replies_nested_too_deep(session: aiohttp.ClientSession, serve: Se
         (500, ["not", "a", "problem"], PortosServerError, None),
         (400, {"errorCode": 1}, PortosAuthenticationError, None),
     ],
-    ids=["licence", "not-allowed", "locked", "500", "long-title", "list", "code-1-on-400"],
+    ids=["license", "not-allowed", "locked", "500", "long-title", "list", "code-1-on-400"],
 )
 async def test_problem_replies(
     session: aiohttp.ClientSession,
@@ -407,12 +407,12 @@ async def test_problem_replies(
     code: int | None,
 ) -> None:
     url = await serve(
-        app_with([login_route(), web.post("/api/v1/license/activate", json_handler(body, status))])
+        app_with([login_route(), web.get("/api/v1/license", json_handler(body, status))])
     )
     with pytest.raises(PortosError) as err:
-        await make_client(session, url).activate_licence()
+        await make_client(session, url).get_license()
     assert type(err.value) is error
-    assert f"POST {url}/api/v1/license/activate: HTTP {status}" in str(err.value)
+    assert f"GET {url}/api/v1/license: HTTP {status}" in str(err.value)
     assert len(str(err.value)) < 400
     if isinstance(err.value, PortosServerError):
         assert err.value.status == status
@@ -423,16 +423,16 @@ async def test_problem_title_in_message(session: aiohttp.ClientSession, serve: S
     body = {"title": "Forbidden", "errorCode": 2, "status": 403}
     url = await serve(app_with([web.get("/api/v1/license", json_handler(body, 403))]))
     with pytest.raises(PortosServerError) as err:
-        await make_client(session, url).get_licence()
+        await make_client(session, url).get_license()
     assert str(err.value) == f"GET {url}/api/v1/license: HTTP 403, errorCode 2: Forbidden"
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (None, "licence: expected an object, got NoneType"),
-        ([1], "licence: expected an object, got list"),
-        ({"shopId": "7"}, "licence.shopId: expected an integer"),
+        (None, "license: expected an object, got NoneType"),
+        ([1], "license: expected an object, got list"),
+        ({"shopId": "7"}, "license.shopId: expected an integer"),
     ],
 )
 async def test_bad_bodies_are_parse_errors(
@@ -445,41 +445,10 @@ async def test_bad_bodies_are_parse_errors(
 
     url = await serve(app_with([web.get("/api/v1/license", handler)]))
     with pytest.raises(PortosParseError, match=message):
-        await make_client(session, url).get_licence()
+        await make_client(session, url).get_license()
 
 
 # --- counting and paging -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("body", "count"),
-    [
-        ({"items": [], "count": 7}, 7),
-        ({"items": [], "totalCount": None, "count": 3}, 3),
-        ({"items": [], "totalCount": 5, "count": 0}, 5),
-    ],
-)
-async def test_count_field_fallback(
-    session: aiohttp.ClientSession, serve: Serve, body: object, count: int
-) -> None:
-    url = await serve(app_with([login_route(), web.get("/api/v1/tickets", json_handler(body))]))
-    assert await make_client(session, url).count_open_tickets() == count
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        ([], "tickets count: expected an object, got list"),
-        ({"count": "7"}, "tickets count: none of totalCount, count is an integer"),
-        ({"totalCount": True}, "tickets count: none of totalCount, count is an integer"),
-    ],
-)
-async def test_bad_count_replies(
-    session: aiohttp.ClientSession, serve: Serve, body: object, message: str
-) -> None:
-    url = await serve(app_with([login_route(), web.get("/api/v1/tickets", json_handler(body))]))
-    with pytest.raises(PortosParseError, match=message):
-        await make_client(session, url).count_open_tickets()
 
 
 @pytest.mark.parametrize(
@@ -593,13 +562,13 @@ async def test_prefix_not_found_anywhere(
     url = await serve(app_with([]))
     client = make_client(session, url)
     with pytest.raises(PortosServerError) as err:
-        await client.get_licence()
+        await client.get_license()
     assert err.value.status == 404
     assert f"GET {url}/api/license: HTTP 404" in str(err.value)
     assert client.api_prefix is None
     # Still unknown, so the next call tries both again.
     with pytest.raises(PortosServerError):
-        await client.get_licence()
+        await client.get_license()
     tried = [r.getMessage() for r in caplog.records if "-> 404" in r.getMessage()]
     assert tried == [f"GET {url}{prefix}/license -> 404 (14 bytes)" for prefix in API_PREFIXES * 2]
 
@@ -616,7 +585,7 @@ async def test_prefix_kept_after_a_non_404_error(
     url = await serve(app_with([web.get("/api/v1/license", broken)]))
     client = make_client(session, url)
     with pytest.raises(PortosServerError, match="HTTP 500: Boom"):
-        await client.get_licence()
+        await client.get_license()
     assert client.api_prefix == "/api/v1"
     assert calls == ["/api/v1/license"]
 
@@ -663,7 +632,7 @@ async def test_second_401_is_an_authentication_error(
     )
     client = make_client(session, url)
     with pytest.raises(PortosAuthenticationError) as err:
-        await client.count_open_tickets()
+        await client.get_open_tickets()
     assert not isinstance(err.value, PortosWrongDeviceTypeError)
     assert logins == [
         "/api/auth",

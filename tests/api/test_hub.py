@@ -34,9 +34,9 @@ from custom_components.portos.api.hub import (
     map_start_error,
 )
 from custom_components.portos.api.models import (
-    EVENT_LICENCE_ACTIVATED,
+    EVENT_LICENSE_ACTIVATED,
     EVENT_RESOURCES_CHANGED,
-    Licence,
+    License,
     ResourceAction,
     Subscription,
     SubscriptionResource,
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
 HUB_LOGGER = "custom_components.portos.api.hub"
 ALL_TICKETS = Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets"),))
-LICENCE = Subscription(EVENT_LICENCE_ACTIVATED)
+LICENSE = Subscription(EVENT_LICENSE_ACTIVATED)
 CREATED_AT = "2026-11-28T10:00:00Z"
 
 type HarnessFactory = Callable[..., Awaitable[HubHarness]]
@@ -134,7 +134,7 @@ async def test_delivers_every_ticket_change_on_the_loop_thread(
 async def test_subscription_filters(
     simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
-    """Resource and action filters, the licence event and unsubscribe all hold."""
+    """Resource and action filters, the license event and unsubscribe all hold."""
     item = await harness(simulator.url)
     deletes_only = Subscription(
         EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets", ("deleted",)),)
@@ -143,28 +143,28 @@ async def test_subscription_filters(
     await item.hub.subscribe(devices)
     await item.start()
     await item.hub.subscribe(deletes_only)  # sent on the live connection
-    await item.hub.subscribe(LICENCE)
+    await item.hub.subscribe(LICENSE)
 
     first = await till.create_ticket("Table 1")
     await till.update_ticket(first["id"], note="x")
     await till.delete_ticket(first["id"])
     await till.activate_license()
-    # The licence notification is sent after the ticket ones on the same connection.
-    await until(lambda: any(n.event == EVENT_LICENCE_ACTIVATED for n in item.notifications))
+    # The license notification is sent after the ticket ones on the same connection.
+    await until(lambda: any(n.event == EVENT_LICENSE_ACTIVATED for n in item.notifications))
     assert [n.event for n in item.notifications] == [
         EVENT_RESOURCES_CHANGED,
-        EVENT_LICENCE_ACTIVATED,
+        EVENT_LICENSE_ACTIVATED,
     ]
     assert changed(item.notifications[0]).action == ResourceAction.DELETED
-    assert isinstance(item.notifications[1].payload, Licence)
+    assert isinstance(item.notifications[1].payload, License)
 
     await item.hub.unsubscribe(deletes_only)
-    assert item.hub.subscriptions == (devices, LICENCE)
+    assert item.hub.subscriptions == (devices, LICENSE)
     second = await till.create_ticket("Table 2")
     await till.delete_ticket(second["id"])
     await till.activate_license()
     await until(lambda: len(item.notifications) == 3)
-    assert item.notifications[2].event == EVENT_LICENCE_ACTIVATED
+    assert item.notifications[2].event == EVENT_LICENSE_ACTIVATED
 
 
 async def test_subscribe_is_idempotent_and_unsubscribe_of_unknown_is_harmless(
@@ -172,12 +172,12 @@ async def test_subscribe_is_idempotent_and_unsubscribe_of_unknown_is_harmless(
 ) -> None:
     """The same subscription twice is sent once: one change gives one notification."""
     item = await harness(simulator.url)
-    await item.hub.unsubscribe(LICENCE)  # never subscribed, not connected: nothing happens
+    await item.hub.unsubscribe(LICENSE)  # never subscribed, not connected: nothing happens
     await item.hub.subscribe(ALL_TICKETS)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
     await item.hub.subscribe(ALL_TICKETS)
-    await item.hub.unsubscribe(LICENCE)
+    await item.hub.unsubscribe(LICENSE)
     await till.create_ticket("Table 1")
     await till.activate_license()  # not subscribed: nothing arrives for it
     await till.create_ticket("Table 2")
@@ -702,7 +702,7 @@ def test_hub_stats_defaults() -> None:
     assert hub.stats == HubStats()
     assert not hub.connected
     assert hub.subscriptions == ()
-    assert {EVENT_RESOURCES_CHANGED, EVENT_LICENCE_ACTIVATED} == hub_module.KNOWN_EVENTS
+    assert {EVENT_RESOURCES_CHANGED, EVENT_LICENSE_ACTIVATED} == hub_module.KNOWN_EVENTS
 
 
 def test_importing_the_hub_does_not_import_signalrcore() -> None:

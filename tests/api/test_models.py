@@ -9,12 +9,12 @@ import pytest
 
 from custom_components.portos.api.exceptions import PortosParseError
 from custom_components.portos.api.models import (
-    EVENT_LICENCE_ACTIVATED,
+    EVENT_LICENSE_ACTIVATED,
     EVENT_RESOURCES_CHANGED,
     AuthResult,
     Health,
     HealthStatus,
-    Licence,
+    License,
     Notification,
     ResourceAction,
     ResourceChangedPayload,
@@ -29,7 +29,7 @@ SECRET_TOKEN = "eyJhbGciOi.secret-access-token.sig"
 SECRET_REFRESH = "secret-refresh-token-value"
 
 
-def _licence(**overrides: Any) -> dict[str, Any]:
+def _license(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "shopId": 12345,
         "activationTime": "2026-01-01T00:00:00Z",
@@ -149,60 +149,60 @@ def test_auth_parse_error_does_not_echo_the_token() -> None:
     assert SECRET_REFRESH not in str(err.value)
 
 
-# --- licence -------------------------------------------------------------------------------------
+# --- license -------------------------------------------------------------------------------------
 
 
-def test_licence_full() -> None:
-    licence = Licence.from_dict(_licence())
-    assert licence.shop_id == 12345
-    assert licence.remaining_days == 34
-    assert licence.is_expired is False
-    assert licence.activation_time == datetime(2026, 1, 1, tzinfo=UTC)
-    assert licence.expiration_time == datetime(2027, 1, 1, tzinfo=UTC)
-    assert len(licence.features) == 1
-    feature = licence.features[0]
+def test_license_full() -> None:
+    shop_license = License.from_dict(_license())
+    assert shop_license.shop_id == 12345
+    assert shop_license.remaining_days == 34
+    assert shop_license.is_expired is False
+    assert shop_license.activation_time == datetime(2026, 1, 1, tzinfo=UTC)
+    assert shop_license.expiration_time == datetime(2027, 1, 1, tzinfo=UTC)
+    assert len(shop_license.features) == 1
+    feature = shop_license.features[0]
     assert (feature.product_sku, feature.name) == ("POS", "Point of sale")
     assert feature.expiration_time == datetime(2027, 1, 1, tzinfo=UTC)
 
 
-def test_licence_minimal() -> None:
-    licence = Licence.from_dict(
+def test_license_minimal() -> None:
+    shop_license = License.from_dict(
         {"shopId": 1, "remainingDays": 0, "isExpired": True, "features": None}
     )
-    assert licence.features == ()
-    assert licence.activation_time is None
-    assert licence.expiration_time is None
+    assert shop_license.features == ()
+    assert shop_license.activation_time is None
+    assert shop_license.expiration_time is None
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"shopId": "12345"}, "licence.shopId: expected an integer, got str"),
-        ({"shopId": True}, "licence.shopId: expected an integer, got bool"),
-        ({"remainingDays": 1.5}, "licence.remainingDays: expected an integer, got float"),
-        ({"isExpired": "false"}, "licence.isExpired: expected a boolean, got str"),
-        ({"features": {}}, "licence.features: expected a list, got dict"),
-        ({"features": ["POS"]}, "licence.features[]: expected an object, got str"),
+        ({"shopId": "12345"}, "license.shopId: expected an integer, got str"),
+        ({"shopId": True}, "license.shopId: expected an integer, got bool"),
+        ({"remainingDays": 1.5}, "license.remainingDays: expected an integer, got float"),
+        ({"isExpired": "false"}, "license.isExpired: expected a boolean, got str"),
+        ({"features": {}}, "license.features: expected a list, got dict"),
+        ({"features": ["POS"]}, "license.features[]: expected an object, got str"),
         (
             {"features": [{"productSku": 1}]},
-            "licence.features[].productSku: expected a string or null, got int",
+            "license.features[].productSku: expected a string or null, got int",
         ),
-        ({"expirationTime": 5}, "licence.expirationTime: expected an ISO 8601 string, got int"),
+        ({"expirationTime": 5}, "license.expirationTime: expected an ISO 8601 string, got int"),
         (
             {"activationTime": "yesterday"},
-            "licence.activationTime: not an ISO 8601 timestamp: 'yesterday'",
+            "license.activationTime: not an ISO 8601 timestamp: 'yesterday'",
         ),
     ],
 )
-def test_licence_parse_errors(overrides: dict[str, Any], message: str) -> None:
+def test_license_parse_errors(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(PortosParseError) as err:
-        Licence.from_dict(_licence(**overrides))
+        License.from_dict(_license(**overrides))
     assert str(err.value) == message
 
 
-def test_licence_not_an_object() -> None:
-    with pytest.raises(PortosParseError, match="licence: expected an object, got NoneType"):
-        Licence.from_dict(None)
+def test_license_not_an_object() -> None:
+    with pytest.raises(PortosParseError, match="license: expected an object, got NoneType"):
+        License.from_dict(None)
 
 
 def test_parse_datetime_keeps_naive_values_naive_and_truncates_bad_text() -> None:
@@ -224,7 +224,7 @@ def test_health_full_and_case_insensitive() -> None:
                 "diskstorage": {"status": "HEALTHY", "description": None, "duration": "0"},
                 "license": {
                     "status": "unhealthy",
-                    "description": "Licence expired",
+                    "description": "License expired",
                     "data": {"remaningDays": 0},
                 },
             },
@@ -235,7 +235,7 @@ def test_health_full_and_case_insensitive() -> None:
     assert health.entries["diskstorage"].status is HealthStatus.HEALTHY
     assert health.entries["diskstorage"].description is None
     assert health.entries["license"].status is HealthStatus.UNHEALTHY
-    assert health.entries["license"].description == "Licence expired"
+    assert health.entries["license"].description == "License expired"
 
 
 @pytest.mark.parametrize("entries", [None, {}], ids=["null", "empty"])
@@ -388,16 +388,16 @@ def test_resource_changed_payload_parse_errors(overrides: dict[str, Any], messag
     assert str(err.value) == message
 
 
-def test_licence_activated_notification() -> None:
+def test_license_activated_notification() -> None:
     notification = Notification.from_dict(
-        _notification(e=EVENT_LICENCE_ACTIVATED, s=None, r="ref-1", p=_licence())
+        _notification(e=EVENT_LICENSE_ACTIVATED, s=None, r="ref-1", p=_license())
     )
     assert notification.sender is None
     assert notification.reference == "ref-1"
-    assert isinstance(notification.payload, Licence)
+    assert isinstance(notification.payload, License)
     assert notification.payload.shop_id == 12345
     # The server's object stays available as sent, and stays out of repr and equality.
-    assert notification.raw_payload == _licence()
+    assert notification.raw_payload == _license()
     assert "raw_payload" not in repr(notification)
 
 
@@ -429,8 +429,8 @@ def test_sender_without_user() -> None:
         (_notification(ca=None), "notification.ca: expected an ISO 8601 string, got NoneType"),
         (_notification(ea="never"), "notification.ea: not an ISO 8601 timestamp: 'never'"),
         (
-            _notification(e=EVENT_LICENCE_ACTIVATED, p=None),
-            "licence: expected an object, got NoneType",
+            _notification(e=EVENT_LICENSE_ACTIVATED, p=None),
+            "license: expected an object, got NoneType",
         ),
     ],
 )
@@ -444,7 +444,7 @@ def test_notification_parse_errors(data: object, message: str) -> None:
 
 
 def test_subscription_to_wire() -> None:
-    assert Subscription(EVENT_LICENCE_ACTIVATED).to_wire() == {"e": EVENT_LICENCE_ACTIVATED}
+    assert Subscription(EVENT_LICENSE_ACTIVATED).to_wire() == {"e": EVENT_LICENSE_ACTIVATED}
     subscription = Subscription(
         EVENT_RESOURCES_CHANGED,
         (

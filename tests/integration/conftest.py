@@ -9,11 +9,11 @@ from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VER
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.portos.api import DEFAULT_DEVICE_NAME
 from custom_components.portos.const import (
     CONF_DEVICE_NAME,
     CONF_EVENT_DETAIL,
     CONF_RESOURCES,
-    DEFAULT_DEVICE_NAME,
     DOMAIN,
     EVENT_DETAIL_SUMMARY,
 )

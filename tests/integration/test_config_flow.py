@@ -162,7 +162,7 @@ async def _start_user_flow(hass: HomeAssistant) -> ConfigFlowResult:
 async def test_user_flow_creates_entry(
     hass: HomeAssistant, simulator: Simulator, mock_setup_entry: AsyncMock
 ) -> None:
-    """A working login creates an entry for the shop, keyed on the licence's shopId."""
+    """A working login creates an entry for the shop, keyed on the license's shopId."""
     result = await _start_user_flow(hass)
     assert _suggested(result) == {}
 
@@ -182,7 +182,7 @@ async def test_user_flow_creates_entry(
 async def test_user_flow_uses_shop_id_of_server(
     hass: HomeAssistant, simulator_factory: Any, mock_setup_entry: AsyncMock
 ) -> None:
-    """The unique id and title come from the server's licence, not from a constant."""
+    """The unique id and title come from the server's license, not from a constant."""
     server = await simulator_factory(shop_id=OTHER_SHOP_ID)
     result = await _start_user_flow(hass)
 

@@ -158,13 +158,13 @@ def _fire(hass: HomeAssistant, device_id: str, resource: str, action: str, rid: 
 
 
 async def test_get_triggers(hass: HomeAssistant, portos_device: dr.DeviceEntry) -> None:
-    """Tickets, the licence, and each other subscribed resource get their triggers."""
+    """Tickets, the license, and each other subscribed resource get their triggers."""
     triggers = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, portos_device.id
     )
 
     expected = [_listed(portos_device.id, trigger) for trigger in TICKET_TRIGGERS]
-    expected.append(_listed(portos_device.id, "licence_activated"))
+    expected.append(_listed(portos_device.id, "license_activated"))
     expected.extend(
         _listed(portos_device.id, trigger, resource)
         for resource in ("devices", "customers")
@@ -177,12 +177,12 @@ async def test_get_triggers(hass: HomeAssistant, portos_device: dr.DeviceEntry) 
 async def test_get_triggers_default_options(
     hass: HomeAssistant, portos_device: dr.DeviceEntry
 ) -> None:
-    """An entry without options subscribes to tickets only: ticket and licence triggers."""
+    """An entry without options subscribes to tickets only: ticket and license triggers."""
     triggers = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, portos_device.id
     )
 
-    assert [trigger[CONF_TYPE] for trigger in triggers] == [*TICKET_TRIGGERS, "licence_activated"]
+    assert [trigger[CONF_TYPE] for trigger in triggers] == [*TICKET_TRIGGERS, "license_activated"]
     assert all(CONF_SUBTYPE not in trigger for trigger in triggers)
 
 
@@ -196,7 +196,7 @@ async def test_get_triggers_without_tickets(
     )
 
     assert triggers == [
-        _listed(portos_device.id, "licence_activated"),
+        _listed(portos_device.id, "license_activated"),
         *(_listed(portos_device.id, trigger, "orders") for trigger in RESOURCE_TRIGGERS),
     ]
 
@@ -219,7 +219,7 @@ async def test_get_triggers_of_other_devices(
     ("trigger_type", "subtype"),
     [
         *((trigger, None) for trigger in TICKET_TRIGGERS),
-        ("licence_activated", None),
+        ("license_activated", None),
         ("resource_created", "devices"),
         ("resource_updated", "customers"),
         ("resource_deleted", "devices"),
@@ -244,10 +244,10 @@ async def test_validate_valid(
             {"trigger": "ticket_closed", "subtype": "devices"},
         ),
         (
-            "licence_activated",
+            "license_activated",
             "devices",
             "invalid_trigger_subtype",
-            {"trigger": "licence_activated", "subtype": "devices"},
+            {"trigger": "license_activated", "subtype": "devices"},
         ),
         (
             "resource_created",
@@ -348,7 +348,7 @@ async def test_automation_runs_on_matching_events_only(
         [
             _trigger(device_id, "ticket_closed"),
             _trigger(device_id, "ticket_updated"),
-            _trigger(device_id, "licence_activated"),
+            _trigger(device_id, "license_activated"),
             _trigger(device_id, "resource_created", "devices"),
         ],
     )
@@ -441,7 +441,7 @@ async def test_every_listed_trigger_runs_end_to_end(
     names = [(trigger[CONF_TYPE], trigger.get(CONF_SUBTYPE)) for trigger in triggers]
     assert names == [
         *((trigger, None) for trigger in TICKET_TRIGGERS),
-        ("licence_activated", None),
+        ("license_activated", None),
         *((trigger, "devices") for trigger in RESOURCE_TRIGGERS),
     ]
     calls: list[ServiceCall] = async_mock_service(hass, "test", "automation")
@@ -473,7 +473,7 @@ async def test_every_listed_trigger_runs_end_to_end(
             (("ticket_updated", None), table["id"], "device"),
             (("ticket_closed", None), table["id"], "device"),
             (("ticket_deleted", None), bar["id"], "device"),
-            (("licence_activated", None), int(SHOP_ID), "device"),
+            (("license_activated", None), int(SHOP_ID), "device"),
             (("resource_created", "devices"), "d-2", "device"),
             (("resource_updated", "devices"), "d-2", "device"),
             (("resource_deleted", "devices"), "d-2", "device"),

@@ -52,7 +52,7 @@ async def test_diagnostics(
     simulator: Simulator,
     till: Till,
 ) -> None:
-    """Diagnostics show the hub, counts, licence, health and options, with secrets redacted."""
+    """Diagnostics show the hub, counts, license, health and options, with secrets redacted."""
     events: list[object] = []
     hass.bus.async_listen(EVENT_PORTOS, events.append)
     await till.create_ticket("Table 1")
@@ -100,12 +100,12 @@ async def test_diagnostics(
         {"e": "portos.resources.changed", "r": [{"n": "tickets"}]},
         {"e": "portos.licence.activated"},
     ]
-    licence = diagnostics["licence"]
-    assert isinstance(licence, dict)
-    assert licence["shop_id"] == simulator.config.shop_id
-    assert licence["is_expired"] is False
-    assert isinstance(licence["features"], list)
-    assert len(licence["features"]) == 2
+    shop_license = diagnostics["license"]
+    assert isinstance(shop_license, dict)
+    assert shop_license["shop_id"] == simulator.config.shop_id
+    assert shop_license["is_expired"] is False
+    assert isinstance(shop_license["features"], list)
+    assert len(shop_license["features"]) == 2
     health = diagnostics["health"]
     assert isinstance(health, dict)
     assert health["status"] == "healthy"

@@ -221,7 +221,7 @@ async def test_ticket_lifecycle(
         "created",
         "deleted",
     ]
-    # Ticket events are not licence events.
+    # Ticket events are not license events.
     license_state = hass.states.get(_entity_id(entity_registry, "license"))
     assert license_state is not None
     assert license_state.state == STATE_UNKNOWN
@@ -275,15 +275,15 @@ async def test_full_detail(
 
 
 @pytest.mark.usefixtures("init_portos")
-async def test_licence_activation(
+async def test_license_activation(
     hass: HomeAssistant,
     till: Till,
     bus: BusEvents,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
 ) -> None:
-    """Activating the licence fires `activated` on the license entity and on the bus."""
-    licence = await till.activate_license()
+    """Activating the license fires `activated` on the license entity and on the bus."""
+    shop_license = await till.activate_license()
 
     event = await bus.wait_for(1)
     data = event.data
@@ -298,16 +298,16 @@ async def test_licence_activation(
     assert data[ATTR_DEVICE] is None
     assert dt_util.parse_datetime(data[ATTR_CREATED_AT]) is not None
     (summary,) = data[ATTR_RESOURCES]
-    assert summary["shopId"] == licence["shopId"]
-    assert summary["remainingDays"] == licence["remainingDays"]
+    assert summary["shopId"] == shop_license["shopId"]
+    assert summary["remainingDays"] == shop_license["remainingDays"]
 
     state = hass.states.get(_entity_id(entity_registry, "license"))
     assert state is not None
     assert state.attributes[ATTR_EVENT_TYPE] == "activated"
     assert state.attributes[ATTR_RESOURCE_ID] == SHOP_ID
-    assert state.attributes["remaining_days"] == licence["remainingDays"]
+    assert state.attributes["remaining_days"] == shop_license["remainingDays"]
     expiration = dt_util.parse_datetime(state.attributes["expiration_time"])
-    expected = dt_util.parse_datetime(licence["expirationTime"])
+    expected = dt_util.parse_datetime(shop_license["expirationTime"])
     assert expiration is not None
     assert expected is not None
     assert expiration.replace(tzinfo=None) == expected.replace(tzinfo=None)
@@ -385,7 +385,7 @@ def test_attributes_of_odd_events() -> None:
         created_at=dt_util.utcnow(),
         resources=[],
     )
-    assert portos_event.licence_attributes(bare) == {
+    assert portos_event.license_attributes(bare) == {
         ATTR_RESOURCE_ID: SHOP_ID,
         "expiration_time": None,
         "remaining_days": None,

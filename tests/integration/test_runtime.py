@@ -1,4 +1,4 @@
-"""The live runtime against the simulator: snapshot, pushes, resync, licence, bus events."""
+"""The live runtime against the simulator: snapshot, pushes, resync, license, bus events."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ async def test_sensors_after_snapshot(
     assert closed.attributes["last_reset"] == dt_util.start_of_local_day().isoformat()
     assert state_of(hass, "sensor", "license_status") == "valid"
     expiration = datetime.fromisoformat(state_of(hass, "sensor", "license_expiration"))
-    served = datetime.fromisoformat(simulator.state.licence.to_dict()["expirationTime"])
+    served = datetime.fromisoformat(simulator.state.shop_license.to_dict()["expirationTime"])
     assert abs(expiration - served) < timedelta(seconds=1)
     assert state_of(hass, "sensor", "health_status") == "healthy"
     assert state_of(hass, "binary_sensor", "hub_connected") == STATE_ON
@@ -397,15 +397,15 @@ async def test_other_resources_and_detail(
     assert coordinator.counters.stale == 1
     assert coordinator.counters.unsubscribed == 2
 
-    # The licence event is always subscribed, in the same detail.
-    licence = await till.activate_license()
+    # The license event is always subscribed, in the same detail.
+    shop_license = await till.activate_license()
     await wait_for(hass, lambda: len(events) == 2)
     (sent,) = events[1].data["resources"]
-    assert sent["shopId"] == licence["shopId"]
-    assert sent["remainingDays"] == licence["remainingDays"]
+    assert sent["shopId"] == shop_license["shopId"]
+    assert sent["remainingDays"] == shop_license["remainingDays"]
     if detail == EVENT_DETAIL_FULL:
         # The server's object as it was sent, every field of it.
-        assert sent == licence
+        assert sent == shop_license
     else:
         assert "features" not in sent
 
@@ -536,12 +536,12 @@ async def test_health_poll(hass: HomeAssistant, init_portos: MockConfigEntry, ti
     await wait_for(hass, lambda: state_of(hass, "sensor", "health_status") == "degraded")
 
 
-async def test_licence_expiring_repair_and_activation(
+async def test_license_expiring_repair_and_activation(
     hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
 ) -> None:
     """Three days left: expiring and a repair issue; activation renews, fires and clears it."""
     issues = ir.async_get(hass)
-    issue_id = f"licence_{SHOP_ID}"
+    issue_id = f"license_{SHOP_ID}"
     assert issues.async_get_issue(DOMAIN, issue_id) is None
     await till.set_license_days(3)
     # The poll itself (time travel would also fire the simulator's hub timeouts on this loop).
@@ -550,13 +550,13 @@ async def test_licence_expiring_repair_and_activation(
     issue = issues.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.WARNING
-    assert issue.translation_key == "licence_expiring"
+    assert issue.translation_key == "license_expiring"
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["days"] == "3"
     assert not issue.is_fixable
 
     events = async_capture_events(hass, EVENT_PORTOS)
-    licence = await till.activate_license()
+    shop_license = await till.activate_license()
     await wait_for(hass, lambda: len(events) == 1)
     data = events[0].data
     assert data["event"] == "portos.licence.activated"
@@ -564,19 +564,19 @@ async def test_licence_expiring_repair_and_activation(
     assert data["action"] == "activated"
     assert data["resource_id"] == SHOP_ID
     assert data["user"] is None
-    assert data["resources"][0]["remainingDays"] == licence["remainingDays"]
+    assert data["resources"][0]["remainingDays"] == shop_license["remainingDays"]
     assert state_of(hass, "sensor", "license_status") == "valid"
     expiration = datetime.fromisoformat(state_of(hass, "sensor", "license_expiration"))
-    assert abs(expiration - datetime.fromisoformat(licence["expirationTime"])) < timedelta(
+    assert abs(expiration - datetime.fromisoformat(shop_license["expirationTime"])) < timedelta(
         seconds=1
     )
     assert issues.async_get_issue(DOMAIN, issue_id) is None
 
 
-async def test_licence_expired(
+async def test_license_expired(
     hass: HomeAssistant, simulator_factory: SimulatorFactory, portos_entry: MockConfigEntry
 ) -> None:
-    """An expired licence: the entry loads, shows it, raises an error issue; counts unknown."""
+    """An expired license: the entry loads, shows it, raises an error issue; counts unknown."""
     simulator = await simulator_factory(license_days=0)
     portos_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
@@ -587,17 +587,17 @@ async def test_licence_expired(
     assert portos_entry.state is ConfigEntryState.LOADED
     assert state_of(hass, "sensor", "license_status") == "expired"
     assert state_of(hass, "sensor", "open_tickets") == STATE_UNKNOWN
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"licence_{SHOP_ID}")
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"license_{SHOP_ID}")
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.ERROR
-    assert issue.translation_key == "licence_expired"
+    assert issue.translation_key == "license_expired"
 
     # Renewed elsewhere: the next poll sees it, resyncs the tickets and withdraws the issue.
-    simulator.state.licence.activate()
+    simulator.state.shop_license.activate()
     await portos_entry.runtime_data.coordinator.async_refresh()
     await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == "0")
     assert state_of(hass, "sensor", "license_status") == "valid"
-    assert ir.async_get(hass).async_get_issue(DOMAIN, f"licence_{SHOP_ID}") is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"license_{SHOP_ID}") is None
 
 
 async def test_hub_rejects_credentials_starts_reauth(
@@ -776,7 +776,7 @@ def test_runtime_texts_mirror_in_slovak() -> None:
         "degraded",
         "unhealthy",
     }
-    assert {"licence_expiring", "licence_expired"} <= set(en["issues"])
+    assert {"license_expiring", "license_expired"} <= set(en["issues"])
     assert {"invalid_auth", "wrong_device_type", "cannot_connect", "update_failed"} <= set(
         en["exceptions"]
     )

@@ -5,7 +5,7 @@ import * as signalR from "@microsoft/signalr";
 
 const base = process.argv[2];
 const RESOURCES = "portos.resources.changed";
-const LICENCE = "portos.licence.activated";
+const LICENSE = "portos.licence.activated";
 const checks = {};
 
 function check(name, ok, detail) {
@@ -64,16 +64,16 @@ async function main() {
   const token = await login("HomeAssistant");
   const till = await login("P01");
 
-  // A: tickets created/deleted only, plus the licence event. B: another resource only. C: everything.
+  // A: tickets created/deleted only, plus the license event. B: another resource only. C: everything.
   const ticketsSubscription = { e: RESOURCES, r: [{ n: "tickets", a: ["created", "deleted"] }] };
-  const licenceSubscription = { e: LICENCE };
+  const licenseSubscription = { e: LICENSE };
   const a = await connect(token);
   const b = await connect(token);
   const c = await connect(token);
   check("started", a.connection.state === signalR.HubConnectionState.Connected, a.connection.state);
   check("connection_id", typeof a.connection.connectionId === "string", a.connection.connectionId);
   await a.connection.invoke("Subscribe", ticketsSubscription);
-  await a.connection.invoke("Subscribe", licenceSubscription);
+  await a.connection.invoke("Subscribe", licenseSubscription);
   await b.connection.invoke("Subscribe", { e: RESOURCES, r: [{ n: "devices", a: ["created", "updated", "deleted"] }] });
   await c.connection.invoke("Subscribe", { e: RESOURCES });
   check("subscribe_completed", true);
@@ -121,17 +121,17 @@ async function main() {
   check("delete_delivered", deleted !== undefined && deleted.p.i.v === 3, deleted && deleted.p.i);
   check("filter_resource", b.received.length === 0, b.received.length);
 
-  // Licence activation: A gets the new licence as p; C (resources only) does not.
-  const licence = await api(till, "POST", "/license/activate");
-  await waitFor(() => a.received.some((m) => m.e === LICENCE));
-  const activated = a.received.find((m) => m.e === LICENCE);
+  // License activation: A gets the new license as p; C (resources only) does not.
+  const license = await api(till, "POST", "/license/activate");
+  await waitFor(() => a.received.some((m) => m.e === LICENSE));
+  const activated = a.received.find((m) => m.e === LICENSE);
   check(
-    "licence_event",
+    "license_event",
     activated !== undefined && activated.p.remainingDays === 365 &&
-      activated.p.expirationTime === licence.expirationTime && activated.p.shopId === licence.shopId,
+      activated.p.expirationTime === license.expirationTime && activated.p.shopId === license.shopId,
     activated && activated.p,
   );
-  check("licence_filter", !c.received.some((m) => m.e === LICENCE), c.received.length);
+  check("license_filter", !c.received.some((m) => m.e === LICENSE), c.received.length);
 
   // Unsubscribe with the same payload: A gets no more ticket events (C still does).
   await a.connection.invoke("Unsubscribe", ticketsSubscription);

@@ -38,8 +38,8 @@ EXPECTED_CHECKS = (
     "filter_action",
     "delete_delivered",
     "filter_resource",
-    "licence_event",
-    "licence_filter",
+    "license_event",
+    "license_filter",
     "unsubscribe_reference_delivered",
     "unsubscribe",
     "large_event_whole",
@@ -75,7 +75,7 @@ async def _run_node(url: str) -> tuple[int, dict[str, Any], str]:
 
 
 async def test_official_client_conformance(simulator: Simulator) -> None:
-    """Delivery, envelopes, resource/action filters, unsubscribe and the licence event."""
+    """Delivery, envelopes, resource/action filters, unsubscribe and the license event."""
     code, verdict, stderr = await _run_node(simulator.url)
     checks = verdict["checks"]
     failed = {name: check["detail"] for name, check in checks.items() if not check["ok"]}
@@ -85,7 +85,7 @@ async def test_official_client_conformance(simulator: Simulator) -> None:
     assert code == 0
     # The server saw what the client saw: three connections, each past its handshake.
     assert simulator.state.hub.stats.connections_opened == 3
-    # create: A+C, update: C, delete: A+C, licence: A, create after unsubscribe: C, large
+    # create: A+C, update: C, delete: A+C, license: A, create after unsubscribe: C, large
     # update: C.
     assert simulator.state.hub.stats.notifications_sent == 8
     # The large update went out as a text frame and continuation frames (default 4096 bytes).

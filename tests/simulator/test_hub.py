@@ -505,16 +505,16 @@ async def test_each_connection_gets_its_own_sender_id(hub_factory: HubFactory, t
     assert (await second.event())["s"]["c"] == second.connection_id
 
 
-async def test_licence_event(hub_factory: HubFactory, till: Till) -> None:
-    """Activation sends portos.licence.activated with the new licence as p."""
+async def test_license_event(hub_factory: HubFactory, till: Till) -> None:
+    """Activation sends portos.licence.activated with the new license as p."""
     client = await hub_factory()
     await client.subscribe({"e": "portos.licence.activated"})
     await till.set_license_days(3)
-    licence = await till.activate_license()
+    shop_license = await till.activate_license()
     notification = await client.event()
     assert notification["e"] == "portos.licence.activated"
-    assert notification["p"] == licence
-    assert licence["remainingDays"] == 365
+    assert notification["p"] == shop_license
+    assert shop_license["remainingDays"] == 365
 
 
 async def test_burst_is_batched_and_complete(hub_factory: HubFactory, till: Till) -> None:

@@ -166,8 +166,8 @@ async def test_unknown_route_and_method(http: aiohttp.ClientSession, simulator: 
         assert (await response.json(content_type=None))["status"] == 405
 
 
-async def test_expired_licence_refuses_tickets(till: Till) -> None:
-    """With the licence expired, resource calls are 403 errorCode 4."""
+async def test_expired_license_refuses_tickets(till: Till) -> None:
+    """With the license expired, resource calls are 403 errorCode 4."""
     await till.set_license_days(0)
     with pytest.raises(TillError) as err:
         await till.create_ticket("Table 5")

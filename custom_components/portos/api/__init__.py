@@ -1,26 +1,27 @@
 """HA-free PORTOS client: REST, auth, the SignalR hub, models and errors."""
 
 from .client import PortosClient
+from .const import DEFAULT_DEVICE_NAME
 from .exceptions import (
     PortosAuthenticationError,
     PortosConnectionError,
     PortosError,
-    PortosLicenceExpiredError,
+    PortosLicenseExpiredError,
     PortosParseError,
     PortosServerError,
     PortosWrongDeviceTypeError,
 )
 from .hub import HubStats, PortosHub
 from .models import (
-    EVENT_LICENCE_ACTIVATED,
+    EVENT_LICENSE_ACTIVATED,
     EVENT_RESOURCES_CHANGED,
     TICKETS,
     AuthResult,
     Health,
     HealthEntry,
     HealthStatus,
-    Licence,
-    LicenceFeature,
+    License,
+    LicenseFeature,
     Notification,
     NotificationSender,
     ResourceAction,
@@ -33,7 +34,8 @@ from .models import (
 )
 
 __all__ = [
-    "EVENT_LICENCE_ACTIVATED",
+    "DEFAULT_DEVICE_NAME",
+    "EVENT_LICENSE_ACTIVATED",
     "EVENT_RESOURCES_CHANGED",
     "TICKETS",
     "AuthResult",
@@ -41,8 +43,8 @@ __all__ = [
     "HealthEntry",
     "HealthStatus",
     "HubStats",
-    "Licence",
-    "LicenceFeature",
+    "License",
+    "LicenseFeature",
     "Notification",
     "NotificationSender",
     "PortosAuthenticationError",
@@ -50,7 +52,7 @@ __all__ = [
     "PortosConnectionError",
     "PortosError",
     "PortosHub",
-    "PortosLicenceExpiredError",
+    "PortosLicenseExpiredError",
     "PortosParseError",
     "PortosServerError",
     "PortosWrongDeviceTypeError",

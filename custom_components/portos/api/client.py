@@ -1,4 +1,4 @@
-"""REST client for a PORTOS server: JWT login and refresh, prefix discovery, tickets, licence.
+"""REST client for a PORTOS server: JWT login and refresh, prefix discovery, tickets, license.
 
 Secrets (the password, access and refresh tokens) travel only in request bodies and the
 Authorization header; none of them is ever logged or put into an exception text.
@@ -27,19 +27,16 @@ from .const import (
     AUTH_REFRESH_PATH,
     CLOSED_SINCE_OPERATOR,
     CLOSED_TICKETS_FILTER,
-    COUNT_FIELDS,
     DEFAULT_DEVICE_NAME,
     DEFAULT_REQUEST_TIMEOUT,
-    ERROR_CODE_LICENCE_EXPIRED,
+    ERROR_CODE_LICENSE_EXPIRED,
     ERROR_CODE_NOT_LOGGED_IN,
     FILTER_CLOSE_DATE,
     HEALTH_PATH,
     HUB_PATH,
     ITEMS_FIELD,
-    LICENSE_ACTIVATE_PATH,
     LICENSE_PATH,
     OPEN_TICKETS_FILTER,
-    QUERY_COUNT,
     QUERY_SKIP,
     QUERY_TAKE,
     REFUSED_DEVICE_ENVS,
@@ -55,12 +52,12 @@ from .exceptions import (
     PortosAuthenticationError,
     PortosConnectionError,
     PortosError,
-    PortosLicenceExpiredError,
+    PortosLicenseExpiredError,
     PortosParseError,
     PortosServerError,
     PortosWrongDeviceTypeError,
 )
-from .models import AuthResult, Health, Licence, Ticket
+from .models import AuthResult, Health, License, Ticket
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -320,29 +317,17 @@ class PortosClient:
 
     # --- resources -------------------------------------------------------------------------------
 
-    async def get_licence(self) -> Licence:
-        """Return the shop's licence (no login needed)."""
-        return Licence.from_dict(await self._resource("GET", LICENSE_PATH, authenticated=False))
-
-    async def activate_licence(self) -> Licence:
-        """Activate (renew) the licence and return the new one."""
-        return Licence.from_dict(await self._resource("POST", LICENSE_ACTIVATE_PATH))
+    async def get_license(self) -> License:
+        """Return the shop's license (no login needed)."""
+        return License.from_dict(await self._resource("GET", LICENSE_PATH, authenticated=False))
 
     async def get_health(self) -> Health:
         """Return the server's health report (no login needed)."""
         return Health.from_dict(await self._request("GET", HEALTH_PATH))
 
-    async def count_open_tickets(self) -> int:
-        """Return how many tickets are open."""
-        return await self._count_tickets(OPEN_TICKETS_FILTER)
-
     async def get_open_tickets(self) -> list[Ticket]:
         """Return every open ticket, fetched page by page."""
         return await self._list_tickets(OPEN_TICKETS_FILTER)
-
-    async def count_tickets_closed_since(self, since: datetime) -> int:
-        """Return how many tickets were closed at or after `since` (an aware datetime)."""
-        return await self._count_tickets(_closed_since_filter(since))
 
     async def get_tickets_closed_since(self, since: datetime) -> list[Ticket]:
         """Return every ticket closed at or after `since` (an aware datetime), page by page."""
@@ -399,17 +384,6 @@ class PortosClient:
             overlap = page[-1].id if len(page) > 1 else None
             skip = end - 1 if overlap is not None else end
         raise PortosServerError(f"The ticket list did not end after {TICKETS_MAX_PAGES} pages")
-
-    async def _count_tickets(self, filters: Mapping[str, str]) -> int:
-        """Return the $count of tickets matching NData filters."""
-        body = await self._resource("GET", TICKETS_PATH, params={QUERY_COUNT: "true", **filters})
-        if not isinstance(body, Mapping):
-            raise PortosParseError(f"tickets count: expected an object, got {type(body).__name__}")
-        for name in COUNT_FIELDS:
-            value = body.get(name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-        raise PortosParseError(f"tickets count: none of {', '.join(COUNT_FIELDS)} is an integer")
 
     async def _resource(
         self,
@@ -572,6 +546,6 @@ def _problem_error(method: str, url: URL, status: int, raw: bytes) -> PortosErro
         message += f": {title}"
     if status == HTTPStatus.UNAUTHORIZED or error_code == ERROR_CODE_NOT_LOGGED_IN:
         return PortosAuthenticationError(message)
-    if error_code == ERROR_CODE_LICENCE_EXPIRED:
-        return PortosLicenceExpiredError(message, status=status, error_code=error_code)
+    if error_code == ERROR_CODE_LICENSE_EXPIRED:
+        return PortosLicenseExpiredError(message, status=status, error_code=error_code)
     return PortosServerError(message, status=status, error_code=error_code)

@@ -26,7 +26,6 @@ API_PREFIXES: Final = ("/api/v1", "/api")
 
 TICKETS_PATH: Final = "/tickets"
 LICENSE_PATH: Final = "/license"
-LICENSE_ACTIVATE_PATH: Final = "/license/activate"
 
 # Sent so problem titles (which end up in exception texts and logs) are in one language.
 ACCEPT_LANGUAGE: Final = "en-GB"
@@ -44,18 +43,16 @@ TOKEN_REFRESH_MAX_FRACTION: Final = 0.5
 # --- errors (RFC 7807 problem replies carry an errorCode) ----------------------------------------
 
 ERROR_CODE_NOT_LOGGED_IN: Final = 1
-ERROR_CODE_LICENCE_EXPIRED: Final = 4
+ERROR_CODE_LICENSE_EXPIRED: Final = 4
 
-# --- lists and counting (NData query syntax) -----------------------------------------------------
+# --- lists (NData query syntax) -------------------------------------------------------------------
 
-QUERY_COUNT: Final = "$count"
 QUERY_SKIP: Final = "$skip"
 QUERY_TAKE: Final = "$take"
 
-# With $count=true the number is totalCount; older replies may only carry count. In a page of a
-# list, count is the page's length and totalCount all matching items.
+# In a page of a list, count is the page's length and totalCount all matching items (paging stops
+# at totalCount when a reply has it).
 TOTAL_COUNT_FIELD: Final = "totalCount"
-COUNT_FIELDS: Final = (TOTAL_COUNT_FIELD, "count")
 ITEMS_FIELD: Final = "items"
 
 FILTER_IS_CLOSED: Final = "IsClosed"

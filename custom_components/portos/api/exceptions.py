@@ -39,8 +39,8 @@ class PortosServerError(PortosError):
         self.error_code = error_code
 
 
-class PortosLicenceExpiredError(PortosServerError):
-    """The server refused the call because the PORTOS licence has expired (errorCode 4)."""
+class PortosLicenseExpiredError(PortosServerError):
+    """The server refused the call because the PORTOS license has expired (errorCode 4)."""
 
 
 class PortosParseError(PortosError):

@@ -37,7 +37,7 @@ from .exceptions import (
     PortosParseError,
     PortosServerError,
 )
-from .models import EVENT_LICENCE_ACTIVATED, EVENT_RESOURCES_CHANGED, Notification, Subscription
+from .models import EVENT_LICENSE_ACTIVATED, EVENT_RESOURCES_CHANGED, Notification, Subscription
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -50,7 +50,7 @@ SIGNALRCORE_LOGGER: Final = "SignalRCoreClient"
 HUB_METHOD_ON_EVENT: Final = "OnEvent"
 HUB_METHOD_SUBSCRIBE: Final = "Subscribe"
 HUB_METHOD_UNSUBSCRIBE: Final = "Unsubscribe"
-KNOWN_EVENTS: Final = frozenset({EVENT_RESOURCES_CHANGED, EVENT_LICENCE_ACTIVATED})
+KNOWN_EVENTS: Final = frozenset({EVENT_RESOURCES_CHANGED, EVENT_LICENSE_ACTIVATED})
 
 _RECORD_SEPARATOR: Final = "\x1e"
 # WebSocket opcodes (RFC 6455 section 5.2): a close, and the bit every control frame has set.

@@ -14,7 +14,7 @@ from typing import Any
 from .exceptions import PortosParseError
 
 EVENT_RESOURCES_CHANGED = "portos.resources.changed"
-EVENT_LICENCE_ACTIVATED = "portos.licence.activated"
+EVENT_LICENSE_ACTIVATED = "portos.licence.activated"
 
 TICKETS = "tickets"
 
@@ -147,11 +147,11 @@ class AuthResult:
         )
 
 
-# --- licence and health --------------------------------------------------------------------------
+# --- license and health --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class LicenceFeature:
+class LicenseFeature:
     """One licensed feature."""
 
     product_sku: str | None
@@ -160,36 +160,36 @@ class LicenceFeature:
 
 
 @dataclass(frozen=True, slots=True)
-class Licence:
-    """The shop's PORTOS licence (`GET /license`, or the licence-activated payload)."""
+class License:
+    """The shop's PORTOS license (`GET /license`, or the license-activated payload)."""
 
     shop_id: int
     activation_time: datetime | None
     expiration_time: datetime | None
     remaining_days: int
     is_expired: bool
-    features: tuple[LicenceFeature, ...] = ()
+    features: tuple[LicenseFeature, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: object) -> Licence:
-        """Parse a licence object."""
-        obj = _mapping(data, "licence")
+    def from_dict(cls, data: object) -> License:
+        """Parse a license object."""
+        obj = _mapping(data, "license")
         features = tuple(
-            LicenceFeature(
-                product_sku=_opt_str(item, "productSku", "licence.features[]"),
-                name=_opt_str(item, "name", "licence.features[]"),
-                expiration_time=_opt_datetime(item, "expirationTime", "licence.features[]"),
+            LicenseFeature(
+                product_sku=_opt_str(item, "productSku", "license.features[]"),
+                name=_opt_str(item, "name", "license.features[]"),
+                expiration_time=_opt_datetime(item, "expirationTime", "license.features[]"),
             )
             for item in (
-                _mapping(raw, "licence.features[]") for raw in _list(obj, "features", "licence")
+                _mapping(raw, "license.features[]") for raw in _list(obj, "features", "license")
             )
         )
         return cls(
-            shop_id=_int(obj, "shopId", "licence"),
-            activation_time=_opt_datetime(obj, "activationTime", "licence"),
-            expiration_time=_opt_datetime(obj, "expirationTime", "licence"),
-            remaining_days=_int(obj, "remainingDays", "licence"),
-            is_expired=_bool(obj, "isExpired", "licence"),
+            shop_id=_int(obj, "shopId", "license"),
+            activation_time=_opt_datetime(obj, "activationTime", "license"),
+            expiration_time=_opt_datetime(obj, "expirationTime", "license"),
+            remaining_days=_int(obj, "remainingDays", "license"),
+            is_expired=_bool(obj, "isExpired", "license"),
             features=features,
         )
 
@@ -364,7 +364,7 @@ class Notification:
     reference: str | None
     created_at: datetime
     expires_at: datetime | None
-    payload: ResourceChangedPayload | Licence | Any
+    payload: ResourceChangedPayload | License | Any
     raw_payload: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -381,11 +381,11 @@ class Notification:
                 connection_id=_opt_str(sender_obj, "c", "notification.s"),
                 user=None if raw_user is None else UserIdentity.from_dict(raw_user, "sender.u"),
             )
-        payload: ResourceChangedPayload | Licence | Any = obj.get("p")
+        payload: ResourceChangedPayload | License | Any = obj.get("p")
         if event == EVENT_RESOURCES_CHANGED:
             payload = ResourceChangedPayload.from_dict(payload)
-        elif event == EVENT_LICENCE_ACTIVATED:
-            payload = Licence.from_dict(payload)
+        elif event == EVENT_LICENSE_ACTIVATED:
+            payload = License.from_dict(payload)
         return cls(
             event=event,
             sender=sender,

@@ -1,4 +1,4 @@
-"""The shop's PORTOS licence: remaining days, expiry and activation."""
+"""The shop's PORTOS license: remaining days, expiry and activation."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ RENEWAL_DAYS = 365
 FEATURES = (("PORTOS-GASTRO", "Gastro"), ("PORTOS-API", "API access"))
 
 
-class LicenceState:
-    """The licence as `GET /license` reports it."""
+class LicenseState:
+    """The license as `GET /license` reports it."""
 
     def __init__(self, shop_id: int, days: int) -> None:
-        """Start a licence that has `days` remaining days (0 or less: expired)."""
+        """Start a license that has `days` remaining days (0 or less: expired)."""
         self.shop_id = shop_id
         now = utcnow()
         self.activation_time: datetime = now - timedelta(days=max(RENEWAL_DAYS - days, 0))
@@ -25,7 +25,7 @@ class LicenceState:
 
     @property
     def is_expired(self) -> bool:
-        """Return whether the licence has lapsed."""
+        """Return whether the license has lapsed."""
         return self.days <= 0
 
     @property
@@ -39,14 +39,14 @@ class LicenceState:
         self.expiration_time = utcnow() + timedelta(days=days)
 
     def activate(self) -> None:
-        """Renew the licence for a year from now."""
+        """Renew the license for a year from now."""
         now = utcnow()
         self.activation_time = now
         self.verification_time = now
         self.set_days(RENEWAL_DAYS)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the licence object PORTOS serves and sends with `portos.licence.activated`."""
+        """Return the license object PORTOS serves and sends with `portos.licence.activated`."""
         return {
             "shopId": self.shop_id,
             "activationTime": isoformat(self.activation_time),

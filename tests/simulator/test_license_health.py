@@ -1,4 +1,4 @@
-"""The licence (read without login, activation, remaining days) and the health report."""
+"""The license (read without login, activation, remaining days) and the health report."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ async def _get(http: aiohttp.ClientSession, url: str) -> Any:
         return await response.json()
 
 
-async def test_licence_without_login(http: aiohttp.ClientSession, simulator: Simulator) -> None:
+async def test_license_without_login(http: aiohttp.ClientSession, simulator: Simulator) -> None:
     """GET /license needs no login and has the documented fields."""
-    licence = await _get(http, f"{simulator.url}/api/v1/license")
-    assert set(licence) == {
+    shop_license = await _get(http, f"{simulator.url}/api/v1/license")
+    assert set(shop_license) == {
         "shopId",
         "activationTime",
         "expirationTime",
@@ -35,32 +35,32 @@ async def test_licence_without_login(http: aiohttp.ClientSession, simulator: Sim
         "remainingDays",
         "isExpired",
     }
-    assert licence["shopId"] == 12345
-    assert licence["remainingDays"] == 365
-    assert licence["isExpired"] is False
-    assert licence["verificationInterval"] == "1.00:00:00"
-    assert {f["productSku"] for f in licence["features"]} == {"PORTOS-GASTRO", "PORTOS-API"}
-    expires = datetime.fromisoformat(licence["expirationTime"])
-    activated = datetime.fromisoformat(licence["activationTime"])
+    assert shop_license["shopId"] == 12345
+    assert shop_license["remainingDays"] == 365
+    assert shop_license["isExpired"] is False
+    assert shop_license["verificationInterval"] == "1.00:00:00"
+    assert {f["productSku"] for f in shop_license["features"]} == {"PORTOS-GASTRO", "PORTOS-API"}
+    expires = datetime.fromisoformat(shop_license["expirationTime"])
+    activated = datetime.fromisoformat(shop_license["activationTime"])
     assert expires - activated >= timedelta(days=365)
 
 
 @pytest.mark.parametrize(
     ("days", "remaining", "expired"), [(10, 10, False), (0, 0, True), (-3, 0, True)]
 )
-async def test_licence_days_flag(
+async def test_license_days_flag(
     simulator_factory: SimulatorFactory,
     http: aiohttp.ClientSession,
     days: int,
     remaining: int,
     expired: bool,
 ) -> None:
-    """--license-days and --shop-id shape the licence; 0 or less is expired."""
+    """--license-days and --shop-id shape the license; 0 or less is expired."""
     simulator = await simulator_factory(license_days=days, shop_id=777)
-    licence = await _get(http, f"{simulator.url}/api/v1/license")
-    assert licence["shopId"] == 777
-    assert licence["remainingDays"] == remaining
-    assert licence["isExpired"] is expired
+    shop_license = await _get(http, f"{simulator.url}/api/v1/license")
+    assert shop_license["shopId"] == 777
+    assert shop_license["remainingDays"] == remaining
+    assert shop_license["isExpired"] is expired
 
 
 async def test_activate_renews(
@@ -71,15 +71,15 @@ async def test_activate_renews(
     assert expired["isExpired"] is True
     async with http.post(f"{simulator.url}/api/v1/license/activate") as response:
         assert response.status == 401
-    licence = await till.activate_license()
-    assert licence["remainingDays"] == 365
-    assert licence["isExpired"] is False
-    assert licence["expirationTime"] > expired["expirationTime"]
-    assert await _get(http, f"{simulator.url}/api/v1/license") == licence
+    shop_license = await till.activate_license()
+    assert shop_license["remainingDays"] == 365
+    assert shop_license["isExpired"] is False
+    assert shop_license["expirationTime"] > expired["expirationTime"]
+    assert await _get(http, f"{simulator.url}/api/v1/license") == shop_license
 
 
 @pytest.mark.parametrize("body", [{"days": "many"}, {"days": True}, [], {}])
-async def test_licence_control_validation(till: Till, body: Any) -> None:
+async def test_license_control_validation(till: Till, body: Any) -> None:
     """/_sim/license needs an integer number of days."""
     with pytest.raises(TillError) as err:
         await till._control("license", body)
@@ -87,21 +87,21 @@ async def test_licence_control_validation(till: Till, body: Any) -> None:
 
 
 async def test_health_default(http: aiohttp.ClientSession, simulator: Simulator) -> None:
-    """Health is 200 without login, Healthy, with a licence entry spelling remaningDays."""
+    """Health is 200 without login, Healthy, with a license entry spelling remaningDays."""
     report = await _get(http, f"{simulator.url}/api/v2/health")
     assert report["status"] == "Healthy"
     assert set(report["entries"]) == {"diskstorage", "license", "fiscalPrinters", "orderEndpoints"}
-    licence = report["entries"]["license"]
-    assert licence["status"] == "Healthy"
-    assert licence["data"]["remaningDays"] == 365
-    assert "expirationDate" in licence["data"]
+    shop_license = report["entries"]["license"]
+    assert shop_license["status"] == "Healthy"
+    assert shop_license["data"]["remaningDays"] == 365
+    assert "expirationDate" in shop_license["data"]
 
 
 @pytest.mark.parametrize(("days", "status"), [(5, "Degraded"), (0, "Unhealthy"), (100, "Healthy")])
-async def test_health_follows_the_licence(
+async def test_health_follows_the_license(
     http: aiohttp.ClientSession, simulator: Simulator, till: Till, days: int, status: str
 ) -> None:
-    """A licence near expiry degrades health; an expired one makes it unhealthy (still 200)."""
+    """A license near expiry degrades health; an expired one makes it unhealthy (still 200)."""
     await till.set_license_days(days)
     report = await _get(http, f"{simulator.url}/api/v2/health")
     assert report["status"] == status
