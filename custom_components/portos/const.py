@@ -41,11 +41,13 @@ ACTION_CREATED: Final = "created"
 ACTION_UPDATED: Final = "updated"
 ACTION_CLOSED: Final = "closed"
 ACTION_DELETED: Final = "deleted"
-ACTION_ACTIVATED: Final = "activated"
 
-# The resource name events use for the license (its hub event names no resource of its own).
-LICENSE_RESOURCE: Final = "license"
+# REST is read this often while the hub pushes (health and license change without an event)...
+SCAN_INTERVAL: Final = timedelta(minutes=5)
+# ...and this often while it does not: the counts catch up, and availability follows the server.
+SCAN_INTERVAL_HUB_DOWN: Final = timedelta(seconds=30)
+# How long setup waits for the hub, so its first snapshot already covers the live connection.
+HUB_SETUP_WAIT: Final = 5.0
 
-HEALTH_SCAN_INTERVAL: Final = timedelta(minutes=5)
 LICENSE_EXPIRING_DAYS: Final = 30
 LICENSE_REPAIR_DAYS: Final = 7

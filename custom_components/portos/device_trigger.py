@@ -19,9 +19,8 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 import voluptuous as vol
 
-from .api.models import TICKETS
+from .api import ACTION_ACTIVATED, LICENSE_RESOURCE, TICKETS
 from .const import (
-    ACTION_ACTIVATED,
     ACTION_CLOSED,
     ACTION_CREATED,
     ACTION_DELETED,
@@ -33,7 +32,6 @@ from .const import (
     DEFAULT_RESOURCES,
     DOMAIN,
     EVENT_PORTOS,
-    LICENSE_RESOURCE,
 )
 
 if TYPE_CHECKING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -10,8 +11,6 @@ from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from yarl import URL
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from homeassistant.core import HomeAssistant
 
     from .coordinator import PortosConfigEntry
@@ -46,19 +45,22 @@ async def async_get_config_entry_diagnostics(
     entry: PortosConfigEntry,
 ) -> dict[str, Any]:
     """Return the entry, the hub's counters, counts, license, health and notification counts."""
-    runtime = entry.runtime_data
-    coordinator = runtime.coordinator
+    coordinator = entry.runtime_data
     data = coordinator.data
-    hub = runtime.hub
-    host = URL(runtime.client.url).host or runtime.client.url
+    hub = coordinator.hub
+    url = coordinator.client.url
+    host = URL(url).host or url
 
     def scrub(text: str | None) -> str | None:
         """Remove the server address from free text such as error messages."""
         if text is None:
             return None
-        return text.replace(runtime.client.url, REDACTED).replace(host, REDACTED)
+        return text.replace(url, REDACTED).replace(host, REDACTED)
 
-    stats = asdict(hub.stats)
+    stats = {
+        key: _iso(value) if isinstance(value, datetime) else value
+        for key, value in asdict(hub.stats).items()
+    }
     stats["last_error"] = scrub(stats.get("last_error"))
     shop_license = data.shop_license
     return {
@@ -78,6 +80,7 @@ async def async_get_config_entry_diagnostics(
             "open_tickets": data.open_tickets,
             "tickets_closed_today": data.tickets_closed_today,
             "synced": coordinator.tracker.synced,
+            "resync_due": coordinator.resync_due,
             "remembered_closed_or_deleted": coordinator.tracker.remembered,
         },
         "notifications": asdict(coordinator.counters),

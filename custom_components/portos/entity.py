@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN, MANUFACTURER, MODEL
 from .coordinator import PortosCoordinator
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity import EntityDescription
-
-
-def portos_device_info(coordinator: PortosCoordinator) -> DeviceInfo:
-    """Return the shop's device, keyed on its PORTOS shopId."""
-    return DeviceInfo(
-        identifiers={(DOMAIN, coordinator.shop_id)},
-        manufacturer=MANUFACTURER,
-        model=MODEL,
-        name=coordinator.config_entry.title,
-        configuration_url=coordinator.client.url,
-    )
 
 
 class PortosEntity(CoordinatorEntity[PortosCoordinator]):
@@ -35,4 +22,4 @@ class PortosEntity(CoordinatorEntity[PortosCoordinator]):
         super().__init__(coordinator)
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.shop_id}_{description.key}"
-        self._attr_device_info = portos_device_info(coordinator)
+        self._attr_device_info = coordinator.device_info

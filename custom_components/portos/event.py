@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any, Final, override
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 
-from .api.models import TICKETS
+from .api import ACTION_ACTIVATED, LICENSE_RESOURCE, TICKETS
 from .const import (
-    ACTION_ACTIVATED,
     ACTION_CLOSED,
     ACTION_CREATED,
     ACTION_DELETED,
@@ -20,7 +19,6 @@ from .const import (
     ATTR_RESOURCE_ID,
     ATTR_USER,
     ATTR_VERSION,
-    LICENSE_RESOURCE,
     LOGGER,
 )
 from .entity import PortosEntity
@@ -28,7 +26,8 @@ from .entity import PortosEntity
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import PortosConfigEntry, PortosCoordinator, PortosEvent
+    from .api import PortosEvent
+    from .coordinator import PortosConfigEntry, PortosCoordinator
 
 PARALLEL_UPDATES = 0
 
@@ -100,7 +99,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the PORTOS event entities."""
-    coordinator = entry.runtime_data.coordinator
+    coordinator = entry.runtime_data
     async_add_entities(
         PortosEventEntity(coordinator, description) for description in EVENT_DESCRIPTIONS
     )

@@ -9,7 +9,7 @@ from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOO
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 
-from .api.models import TICKETS
+from .api import LICENSE_RESOURCE, TICKETS
 from .const import (
     ATTR_ACTION,
     ATTR_DEVICE,
@@ -20,7 +20,6 @@ from .const import (
     ATTR_USER,
     DOMAIN,
     EVENT_PORTOS,
-    LICENSE_RESOURCE,
     MODEL,
 )
 

@@ -14,16 +14,8 @@ from homeassistant.components.sensor import (
 from homeassistant.const import EntityCategory
 
 from .api import HealthStatus
-from .coordinator import (
-    LICENSE_EXPIRED,
-    LICENSE_EXPIRING,
-    LICENSE_VALID,
-    PortosConfigEntry,
-    PortosData,
-    aware,
-    license_status,
-)
 from .entity import PortosEntity
+from .license import LICENSE_EXPIRED, LICENSE_EXPIRING, LICENSE_VALID, license_status
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,6 +24,8 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
     from homeassistant.helpers.typing import StateType
+
+    from .coordinator import PortosConfigEntry, PortosData
 
 PARALLEL_UPDATES = 0
 
@@ -42,12 +36,6 @@ class PortosSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[PortosData], StateType | datetime]
     last_reset_fn: Callable[[PortosData], datetime | None] = lambda _: None
-
-
-def _expiration(data: PortosData) -> datetime | None:
-    """Return the license's expiry with a time zone."""
-    expiration = data.shop_license.expiration_time
-    return None if expiration is None else aware(expiration)
 
 
 SENSORS: Final[tuple[PortosSensorEntityDescription, ...]] = (
@@ -76,7 +64,7 @@ SENSORS: Final[tuple[PortosSensorEntityDescription, ...]] = (
         key="license_expiration",
         translation_key="license_expiration",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_expiration,
+        value_fn=lambda data: data.shop_license.expiration_time,
     ),
     PortosSensorEntityDescription(
         key="health_status",
@@ -95,7 +83,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the PORTOS sensors."""
-    coordinator = entry.runtime_data.coordinator
+    coordinator = entry.runtime_data
     async_add_entities(PortosSensorEntity(coordinator, description) for description in SENSORS)
 
 

@@ -205,8 +205,11 @@ def test_license_not_an_object() -> None:
         License.from_dict(None)
 
 
-def test_parse_datetime_keeps_naive_values_naive_and_truncates_bad_text() -> None:
-    assert parse_datetime("2026-11-28T10:00:00", "x").tzinfo is None
+def test_parse_datetime_takes_naive_values_as_utc_and_truncates_bad_text() -> None:
+    assert parse_datetime("2026-11-28T10:00:00", "x") == datetime(2026, 11, 28, 10, tzinfo=UTC)
+    assert parse_datetime("2026-11-28T11:00:00+01:00", "x") == datetime(
+        2026, 11, 28, 10, tzinfo=UTC
+    )
     with pytest.raises(PortosParseError) as err:
         parse_datetime("x" * 100, "when")
     assert str(err.value) == f"when: not an ISO 8601 timestamp: {'x' * 40!r}"

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+    from custom_components.portos.coordinator import PortosCoordinator
+
 TIMEOUT = 15.0
 
 
@@ -26,6 +28,11 @@ async def wait_for(
 
 async def wait_hub(hass: HomeAssistant, entry: MockConfigEntry, *, connected: bool) -> None:
     """Wait until the entry's hub is (dis)connected and any resync it started is over."""
-    coordinator = entry.runtime_data.coordinator
+    coordinator = entry.runtime_data
     await wait_for(hass, lambda: coordinator.data.hub_connected is connected)
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def force_resync(coordinator: PortosCoordinator) -> None:
+    """Make the next refresh read the tickets again, as if the hub had just reconnected."""
+    coordinator._synced_connection = -1

@@ -635,7 +635,7 @@ async def test_options_flow_reloads_a_running_entry(
         {"e": "portos.resources.changed", "r": [{"n": "tickets"}, {"n": "devices"}]},
         {"e": "portos.licence.activated"},
     ]
-    assert init_portos.runtime_data.coordinator.event_detail == "full"
+    assert init_portos.runtime_data.event_detail == "full"
     # One reload, not two: only the new hub is connected to the server.
     await wait_for(
         hass, lambda: sum(c.ready for c in simulator.state.hub.connections.values()) == 1

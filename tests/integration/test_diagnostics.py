@@ -58,8 +58,8 @@ async def test_diagnostics(
     await till.create_ticket("Table 1")
     await till.emit({"e": "portos.unknown", "ca": "2026-11-28T10:00:00Z"})
     await wait_for(hass, lambda: len(events) == 1)
-    coordinator = init_portos.runtime_data.coordinator
-    await wait_for(hass, lambda: coordinator.counters.unknown_events == 1)
+    coordinator = init_portos.runtime_data
+    await wait_for(hass, lambda: coordinator.hub.stats.unknown_events == 1)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_portos)
 
     text = json.dumps(diagnostics)
@@ -84,18 +84,22 @@ async def test_diagnostics(
         "open_tickets": 1,
         "tickets_closed_today": 0,
         "synced": True,
+        "resync_due": False,
         "remembered_closed_or_deleted": 0,
     }
     notifications = diagnostics["notifications"]
     assert isinstance(notifications, dict)
     assert notifications["accepted"] == 1
-    assert notifications["unknown_events"] == 1
+    # One connect, one snapshot: setup waits for the hub before it reads the tickets.
+    assert notifications["resyncs"] == 1
     assert notifications["by_event"] == {"portos.resources.changed": 1}
     hub = diagnostics["hub"]
     assert isinstance(hub, dict)
     assert hub["connected"] is True
     assert isinstance(hub["stats"], dict)
     assert hub["stats"]["notifications"] == 2
+    assert hub["stats"]["unknown_events"] == 1
+    assert hub["stats"]["connects"] == 1
     assert hub["subscriptions"] == [
         {"e": "portos.resources.changed", "r": [{"n": "tickets"}]},
         {"e": "portos.licence.activated"},
@@ -125,7 +129,7 @@ async def test_diagnostics_name_the_last_error_without_the_server(
     simulator: Simulator,
 ) -> None:
     """After a failed poll, diagnostics show the client's error (its cause), address redacted."""
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
     await simulator.stop()
     await coordinator.async_refresh()
     cause = coordinator.last_exception.__cause__ if coordinator.last_exception else None

@@ -21,6 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.portos import event as portos_event
+from custom_components.portos.api import PortosEvent
 from custom_components.portos.const import (
     ATTR_ACTION,
     ATTR_CREATED_AT,
@@ -38,7 +39,6 @@ from custom_components.portos.const import (
     EVENT_DETAIL_SUMMARY,
     EVENT_PORTOS,
 )
-from custom_components.portos.coordinator import PortosEvent
 from tests.integration.portos_helpers import TIMEOUT, wait_hub
 
 if TYPE_CHECKING:

@@ -51,8 +51,6 @@ async def test_setup_and_unload(
     entry = init_portos
     assert entry.state is ConfigEntryState.LOADED
     runtime = entry.runtime_data
-    assert runtime.hub is runtime.coordinator.hub
-    assert runtime.client is runtime.coordinator.client
     assert runtime.hub.connected
     assert _ready_connections(simulator) == 1
     sessions = len(simulator.state.auth.sessions)
@@ -63,7 +61,7 @@ async def test_setup_and_unload(
     assert device.model == "PORTOS"
     assert device.name == f"PORTOS {SHOP_ID}"
     assert device.configuration_url == simulator.url
-    assert runtime.coordinator.device_id == device.id
+    assert runtime.device_id == device.id
     entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     assert {e.unique_id for e in entities} >= {
         f"{SHOP_ID}_{key}"

@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 import custom_components.portos
-from custom_components.portos.api import PortosClient, Ticket
+from custom_components.portos.api import Health, PortosClient, Ticket
 from custom_components.portos.const import (
     CONF_EVENT_DETAIL,
     CONF_RESOURCES,
@@ -31,15 +31,16 @@ from custom_components.portos.const import (
     EVENT_DETAIL_FULL,
     EVENT_DETAIL_SUMMARY,
     EVENT_PORTOS,
-    HEALTH_SCAN_INTERVAL,
+    SCAN_INTERVAL,
+    SCAN_INTERVAL_HUB_DOWN,
 )
-from tests.integration.portos_helpers import wait_for, wait_hub
+from tests.integration.portos_helpers import force_resync, wait_for, wait_hub
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    from custom_components.portos.coordinator import PortosEvent
+    from custom_components.portos.api import PortosEvent
     from simulator.server import Simulator
     from tests.conftest import SimulatorFactory
     from tests.till import Till
@@ -181,7 +182,7 @@ async def test_end_to_end_ticket_lifecycle(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:
     """Create, update, close and delete at the till: sensors, bus events and listeners follow."""
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
     events = async_capture_events(hass, EVENT_PORTOS)
     heard: list[PortosEvent] = []
     remove = coordinator.async_add_event_listener(heard.append)
@@ -249,7 +250,7 @@ async def test_stale_duplicate_out_of_order(
     hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
 ) -> None:
     """Repeated, older and late notifications change nothing and fire nothing."""
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
     events = async_capture_events(hass, EVENT_PORTOS)
     ticket = await till.create_ticket("Table 1")
     await wait_for(hass, lambda: len(events) == 1)
@@ -294,7 +295,7 @@ async def test_unknown_and_malformed_notifications(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Unknown events and bad payloads are counted, logged once, and break nothing."""
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
     hub = init_portos.runtime_data.hub
     events = async_capture_events(hass, EVENT_PORTOS)
     unknown = {"e": "portos.something.new", "s": None, "r": None, "ca": "2026-11-28T10:00:00Z"}
@@ -307,14 +308,13 @@ async def test_unknown_and_malformed_notifications(
                 hass, till, '{"type":1,"target":"OnEvent","arguments":[5]}\x1e', init_portos
             )
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    # One warning per kind of problem, whoever noticed it (the hub or the coordinator).
+    # The hub parses, counts and logs them, once per kind of problem; none reaches an event.
     assert sum("portos.something.new" in w for w in warnings) == 1
-    assert sum("malformed PORTOS ticket" in w for w in warnings) == 1
-    assert sum("expected an object, got int" in w for w in warnings) == 1
-    assert coordinator.counters.unknown_events == 2
-    assert coordinator.counters.malformed == 2
-    assert hub.stats.malformed >= 2
-    assert coordinator.counters.hub_errors >= 2
+    assert sum("malformed" in w.lower() for w in warnings) == 1
+    assert len(warnings) == 2
+    assert hub.stats.unknown_events == 2
+    assert hub.stats.malformed == 4
+    assert coordinator.counters.accepted == 0
     assert events == []
     # Still alive: a real change goes through.
     await till.create_ticket("Table 1")
@@ -326,7 +326,7 @@ async def test_a_malformed_neighbour_does_not_drop_the_ticket(
     hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
 ) -> None:
     """Only the changed ticket's object is parsed: a bad other object in `r` is not its problem."""
-    coordinator = init_portos.runtime_data.coordinator
+    hub = init_portos.runtime_data.hub
     events = async_capture_events(hass, EVENT_PORTOS)
     ticket = {"id": "t-good", "name": "Table 1", "_v": 1, "closeDate": None}
     notification = ticket_notification(ticket, 1)
@@ -334,19 +334,19 @@ async def test_a_malformed_neighbour_does_not_drop_the_ticket(
     await emit_and_settle(hass, till, notification, init_portos)
     assert [e.data["resource_id"] for e in events] == ["t-good"]
     assert counts(hass) == ("1", "0")
-    assert coordinator.counters.malformed == 0
+    assert hub.stats.malformed == 0
     # Without an object of its id, the first one is the ticket (as before).
     fallback = ticket_notification({"id": "t-unlisted", "_v": 1}, 1)
     fallback["p"]["r"] = [{"id": "t-first", "_v": 1}, {"id": "t-bad", "closeDate": 5}]
     await emit_and_settle(hass, till, fallback, init_portos)
-    assert coordinator.counters.malformed == 0
+    assert hub.stats.malformed == 0
     assert events[-1].data["resource_id"] == "t-unlisted"
     assert counts(hass) == ("2", "0")
     # When the first object is the malformed one, the notification is still refused.
     fallback["p"]["i"]["i"] = "t-unlisted-2"
     fallback["p"]["r"] = [{"id": "t-bad", "closeDate": 5}, {"id": "t-first", "_v": 1}]
     await emit_and_settle(hass, till, fallback, init_portos)
-    assert coordinator.counters.malformed == 1
+    assert hub.stats.malformed == 1
     assert counts(hass) == ("2", "0")
     # A numeric id matches the notification's id (which arrives as text).
     numeric = ticket_notification({"id": 77, "_v": 1}, 1)
@@ -367,7 +367,7 @@ async def test_other_resources_and_detail(
     )
     assert await hass.config_entries.async_setup(portos_entry.entry_id)
     await wait_hub(hass, portos_entry, connected=True)
-    coordinator = portos_entry.runtime_data.coordinator
+    coordinator = portos_entry.runtime_data
     events = async_capture_events(hass, EVENT_PORTOS)
 
     device = {"id": 7, "name": "P02", "_v": 4, "envName": "CashRegister"}
@@ -456,7 +456,7 @@ async def test_hub_drop_and_resync(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:
     """Changes made while the hub is down are counted once it is back (REST resync)."""
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
     kept = await till.create_ticket("Kept")
     doomed = await till.create_ticket("Doomed")
     await wait_for(hass, lambda: counts(hass) == ("2", "0"))
@@ -486,12 +486,13 @@ async def test_polls_catch_up_while_the_hub_stays_down(
     hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
 ) -> None:
     """A hub that cannot reconnect (REST still fine): each poll brings the counts up to date."""
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
+    resyncs = coordinator.counters.resyncs
     await till.pause_hub()
     await till.drop_hub()
     await wait_hub(hass, init_portos, connected=False)
     # The resync that the loss itself starts.
-    await wait_for(hass, lambda: not coordinator._resync_needed)
+    await wait_for(hass, lambda: coordinator.counters.resyncs > resyncs)
 
     ticket = await till.create_ticket("Walk-in")
     await till.close_ticket(ticket["id"])
@@ -512,7 +513,7 @@ async def test_server_down_makes_entities_unavailable(
     await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == STATE_UNAVAILABLE)
     assert state_of(hass, "sensor", "license_status") == STATE_UNAVAILABLE
     assert state_of(hass, "binary_sensor", "hub_connected") == STATE_OFF
-    assert not init_portos.runtime_data.coordinator.last_update_success
+    assert not init_portos.runtime_data.last_update_success
 
     # The same port again: a server restart. State kept, one more ticket.
     await simulator.start()
@@ -522,9 +523,57 @@ async def test_server_down_makes_entities_unavailable(
     assert state_of(hass, "binary_sensor", "hub_connected") == STATE_ON
 
 
+async def test_availability_follows_rest_while_the_hub_is_down(
+    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
+) -> None:
+    """Without the hub REST is read every 30 s: a server that answers makes the entities live."""
+    coordinator = init_portos.runtime_data
+    assert coordinator.update_interval == SCAN_INTERVAL
+    await simulator.stop()
+    await wait_hub(hass, init_portos, connected=False)
+    await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == STATE_UNAVAILABLE)
+    assert coordinator.update_interval == SCAN_INTERVAL_HUB_DOWN
+
+    # The server is back, but its hub refuses connections (e.g. a proxy without WebSockets).
+    simulator.state.hub.paused = True
+    await simulator.start()
+    await till.create_ticket("While away")
+    async_fire_time_changed(hass, dt_util.utcnow() + SCAN_INTERVAL_HUB_DOWN + timedelta(seconds=1))
+    await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == "1")
+    assert state_of(hass, "binary_sensor", "hub_connected") == STATE_OFF
+    assert not coordinator.hub.connected
+
+    await till.resume_hub()
+    await wait_hub(hass, init_portos, connected=True)
+    assert coordinator.update_interval == SCAN_INTERVAL
+
+
+async def test_a_push_during_setup_before_the_first_snapshot(
+    hass: HomeAssistant, portos_entry: MockConfigEntry, till: Till
+) -> None:
+    """The hub is live before the first REST read: a change then is counted once, not lost."""
+    events = async_capture_events(hass, EVENT_PORTOS)
+    original = PortosClient.get_health
+    pushed: list[str] = []
+
+    async def push_then_read(client: PortosClient) -> Health:
+        if not pushed:
+            pushed.append((await till.create_ticket("Early"))["id"])
+            await wait_for(hass, lambda: len(events) == 1)
+        return await original(client)
+
+    portos_entry.add_to_hass(hass)
+    with patch.object(PortosClient, "get_health", push_then_read):
+        assert await hass.config_entries.async_setup(portos_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [e.data["resource_id"] for e in events] == pushed
+    assert counts(hass) == ("1", "0")
+    assert portos_entry.runtime_data.counters.resyncs == 1
+
+
 async def test_health_poll(hass: HomeAssistant, init_portos: MockConfigEntry, till: Till) -> None:
-    """Health is polled at HEALTH_SCAN_INTERVAL; a push does not push the poll back."""
-    coordinator = init_portos.runtime_data.coordinator
+    """Health is polled at SCAN_INTERVAL; a push does not push the poll back."""
+    coordinator = init_portos.runtime_data
     timer = coordinator._unsub_refresh
     assert timer is not None
     await till.create_ticket("Table 1")
@@ -532,7 +581,7 @@ async def test_health_poll(hass: HomeAssistant, init_portos: MockConfigEntry, ti
     assert coordinator._unsub_refresh is timer
 
     await till.set_health("Degraded")
-    async_fire_time_changed(hass, dt_util.utcnow() + HEALTH_SCAN_INTERVAL + timedelta(seconds=1))
+    async_fire_time_changed(hass, dt_util.utcnow() + SCAN_INTERVAL + timedelta(seconds=1))
     await wait_for(hass, lambda: state_of(hass, "sensor", "health_status") == "degraded")
 
 
@@ -545,7 +594,7 @@ async def test_license_expiring_repair_and_activation(
     assert issues.async_get_issue(DOMAIN, issue_id) is None
     await till.set_license_days(3)
     # The poll itself (time travel would also fire the simulator's hub timeouts on this loop).
-    await init_portos.runtime_data.coordinator.async_refresh()
+    await init_portos.runtime_data.async_refresh()
     await wait_for(hass, lambda: state_of(hass, "sensor", "license_status") == "expiring")
     issue = issues.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
@@ -594,20 +643,24 @@ async def test_license_expired(
 
     # Renewed elsewhere: the next poll sees it, resyncs the tickets and withdraws the issue.
     simulator.state.shop_license.activate()
-    await portos_entry.runtime_data.coordinator.async_refresh()
+    await portos_entry.runtime_data.async_refresh()
     await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == "0")
     assert state_of(hass, "sensor", "license_status") == "valid"
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"license_{SHOP_ID}") is None
 
 
 async def test_hub_rejects_credentials_starts_reauth(
-    hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
+    hass: HomeAssistant,
+    init_portos: MockConfigEntry,
+    simulator: Simulator,
+    till: Till,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """When the hub cannot get a token the server accepts, a reauth flow starts."""
     simulator.state.config.password = "changed-in-backoffice"
     await till.expire_tokens()
     await till.drop_hub()
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
 
     def reauth_flows() -> int:
         return sum(
@@ -617,7 +670,7 @@ async def test_hub_rejects_credentials_starts_reauth(
 
     # Both the REST resync and the hub (after a second, fresh login) notice; one flow results.
     await wait_for(hass, lambda: reauth_flows() == 1)
-    await wait_for(hass, lambda: coordinator.counters.hub_errors >= 1)
+    await wait_for(hass, lambda: "hub rejected the credentials" in caplog.text)
     assert reauth_flows() == 1
     assert not coordinator.last_update_success
 
@@ -657,7 +710,7 @@ async def test_a_resync_across_midnight_counts_nothing_from_yesterday(
         portos_entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(portos_entry.entry_id)
         await wait_hub(hass, portos_entry, connected=True)
-        coordinator = portos_entry.runtime_data.coordinator
+        coordinator = portos_entry.runtime_data
         ticket = await till.create_ticket("Table 1")
         await till.create_ticket("Table 2")
         await till.close_ticket(ticket["id"])
@@ -673,14 +726,14 @@ async def test_a_resync_across_midnight_counts_nothing_from_yesterday(
                     await asyncio.sleep(0.05)
             return await original(client)
 
-        coordinator._resync_needed = True
+        force_resync(coordinator)
         with patch.object(PortosClient, "get_open_tickets", list_after_midnight):
             await coordinator.async_refresh()
         assert counts(hass) == ("1", "0")
-        assert coordinator._resync_needed
+        assert coordinator.resync_due
         await coordinator.async_refresh()
         assert counts(hass) == ("1", "0")
-        assert not coordinator._resync_needed
+        assert not coordinator.resync_due
     assert await hass.config_entries.async_unload(portos_entry.entry_id)
 
 
@@ -688,7 +741,7 @@ async def test_pushes_during_a_resync_are_kept(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:
     """Changes pushed after the REST list was read, but before it was applied, still count."""
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
     hub = init_portos.runtime_data.hub
     table = await till.create_ticket("Table 1")
     await wait_for(hass, lambda: counts(hass) == ("1", "0"))
@@ -705,7 +758,7 @@ async def test_pushes_during_a_resync_are_kept(
                 await asyncio.sleep(0.02)
         return tickets
 
-    coordinator._resync_needed = True
+    force_resync(coordinator)
     with patch.object(PortosClient, "get_open_tickets", list_then_race):
         await coordinator.async_refresh()
     assert coordinator.last_update_success
@@ -717,7 +770,7 @@ async def test_a_close_between_the_resync_requests_counts(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:
     """A close after the closed list was read, before the open list is: the server's counts."""
-    coordinator = init_portos.runtime_data.coordinator
+    coordinator = init_portos.runtime_data
     hub = init_portos.runtime_data.hub
     table = await till.create_ticket("Table 1")
     await till.create_ticket("Table 2")
@@ -734,13 +787,13 @@ async def test_a_close_between_the_resync_requests_counts(
                 await asyncio.sleep(0.02)
         return await original(client)
 
-    coordinator._resync_needed = True
+    force_resync(coordinator)
     with patch.object(PortosClient, "get_open_tickets", race_then_list):
         await coordinator.async_refresh()
     assert coordinator.last_update_success
     assert counts(hass) == ("1", "1")
     # A plain resync agrees, and counts that close once, not twice.
-    coordinator._resync_needed = True
+    force_resync(coordinator)
     await coordinator.async_refresh()
     assert counts(hass) == ("1", "1")
     assert server_open(simulator) == 1

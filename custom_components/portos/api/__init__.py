@@ -2,6 +2,7 @@
 
 from .client import PortosClient
 from .const import DEFAULT_DEVICE_NAME
+from .events import ACTION_ACTIVATED, LICENSE_RESOURCE, Dropped, EventRouter, PortosEvent, Routed
 from .exceptions import (
     PortosAuthenticationError,
     PortosConnectionError,
@@ -32,13 +33,18 @@ from .models import (
     Ticket,
     UserIdentity,
 )
+from .tickets import TicketChange, TicketTracker, VersionLog
 
 __all__ = [
+    "ACTION_ACTIVATED",
     "DEFAULT_DEVICE_NAME",
     "EVENT_LICENSE_ACTIVATED",
     "EVENT_RESOURCES_CHANGED",
+    "LICENSE_RESOURCE",
     "TICKETS",
     "AuthResult",
+    "Dropped",
+    "EventRouter",
     "Health",
     "HealthEntry",
     "HealthStatus",
@@ -51,6 +57,7 @@ __all__ = [
     "PortosClient",
     "PortosConnectionError",
     "PortosError",
+    "PortosEvent",
     "PortosHub",
     "PortosLicenseExpiredError",
     "PortosParseError",
@@ -59,8 +66,12 @@ __all__ = [
     "ResourceAction",
     "ResourceChangedPayload",
     "ResourceInfo",
+    "Routed",
     "Subscription",
     "SubscriptionResource",
     "Ticket",
+    "TicketChange",
+    "TicketTracker",
     "UserIdentity",
+    "VersionLog",
 ]

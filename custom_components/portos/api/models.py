@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -41,6 +41,13 @@ class HealthStatus(StrEnum):
 
 
 # --- field readers -------------------------------------------------------------------------------
+
+
+def id_text(value: object) -> str | None:
+    """Return an object id as text (PORTOS ids are strings; an integer one is accepted)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) else None
 
 
 def _mapping(value: object, what: str) -> Mapping[str, Any]:
@@ -88,13 +95,17 @@ def _bool(data: Mapping[str, Any], key: str, what: str) -> bool:
 
 
 def parse_datetime(value: object, what: str) -> datetime:
-    """Parse an ISO 8601 timestamp (a trailing Z allowed); naive values stay naive."""
+    """Parse an ISO 8601 timestamp (a trailing Z allowed) into an aware datetime.
+
+    PORTOS writes UTC; a timestamp without a zone is taken as UTC.
+    """
     if not isinstance(value, str):
         raise PortosParseError(f"{what}: expected an ISO 8601 string, got {type(value).__name__}")
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError as err:
         raise PortosParseError(f"{what}: not an ISO 8601 timestamp: {value[:40]!r}") from err
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _opt_datetime(data: Mapping[str, Any], key: str, what: str) -> datetime | None:
@@ -193,6 +204,16 @@ class License:
             features=features,
         )
 
+    def summary(self) -> dict[str, Any]:
+        """Return the compact form events carry, in the server's own field names."""
+        expiration = self.expiration_time
+        return {
+            "shopId": self.shop_id,
+            "expirationTime": None if expiration is None else expiration.isoformat(),
+            "remainingDays": self.remaining_days,
+            "isExpired": self.is_expired,
+        }
+
 
 def _health_status(data: Mapping[str, Any], what: str) -> HealthStatus:
     raw = _str(data, "status", what)
@@ -256,10 +277,8 @@ class Ticket:
     def from_dict(cls, data: object) -> Ticket:
         """Parse a ticket object; an integer id is accepted and kept as text."""
         obj = _mapping(data, "ticket")
-        raw_id = obj.get("id")
-        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-            raw_id = str(raw_id)
-        if not isinstance(raw_id, str):
+        raw_id = id_text(obj.get("id"))
+        if raw_id is None:
             raise PortosParseError("ticket.id: expected a string or an integer")
         close_date = _opt_datetime(obj, "closeDate", "ticket")
         return cls(
@@ -314,13 +333,14 @@ class ResourceInfo:
 
 @dataclass(frozen=True, slots=True)
 class ResourceChangedPayload:
-    """The payload of `portos.resources.changed`."""
+    """The payload of `portos.resources.changed`; `ticket` is the changed ticket, parsed."""
 
     user: UserIdentity | None
     resource: str
     action: ResourceAction
     info: ResourceInfo
     resources: tuple[Mapping[str, Any], ...]
+    ticket: Ticket | None = None
 
     @classmethod
     def from_dict(cls, data: object) -> ResourceChangedPayload:
@@ -332,13 +352,12 @@ class ResourceChangedPayload:
         except ValueError as err:
             raise PortosParseError(f"payload.a: unknown action {raw_action}") from err
         info = _mapping(obj.get("i"), "payload.i")
-        raw_id = info.get("i")
-        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-            raw_id = str(raw_id)
-        if not isinstance(raw_id, str):
+        raw_id = id_text(info.get("i"))
+        if raw_id is None:
             raise PortosParseError("payload.i.i: expected a string or an integer")
         resource = _str(obj, "n", "payload")
         user = obj.get("u")
+        resources = tuple(_mapping(item, "payload.r[]") for item in _list(obj, "r", "payload"))
         return cls(
             user=None if user is None else UserIdentity.from_dict(user, "payload.u"),
             resource=resource,
@@ -348,8 +367,29 @@ class ResourceChangedPayload:
                 name=_opt_str(info, "n", "payload.i") or resource,
                 version=_opt_int(info, "v", "payload.i"),
             ),
-            resources=tuple(_mapping(item, "payload.r[]") for item in _list(obj, "r", "payload")),
+            resources=resources,
+            ticket=_changed_ticket(raw_id, resources) if resource == TICKETS else None,
         )
+
+
+def _changed_ticket(ticket_id: str, objects: tuple[Mapping[str, Any], ...]) -> Ticket | None:
+    """Return the changed ticket: the object with the changed id, else the first one.
+
+    Only that object is parsed: a malformed neighbour must not drop the change itself.
+    """
+    if not objects:
+        return None
+    obj = next((o for o in objects if id_text(o.get("id")) == ticket_id), objects[0])
+    return Ticket.from_dict(obj)
+
+
+def resource_summary(resource: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the compact form of a changed object that events carry by default."""
+    summary = {"id": obj.get("id"), "name": obj.get("name"), "version": obj.get("_v")}
+    if resource == TICKETS:
+        summary["open_date"] = obj.get("openDate")
+        summary["close_date"] = obj.get("closeDate")
+    return summary
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,21 @@
-"""Open-ticket and closed-today bookkeeping from hub notifications, free of Home Assistant.
+"""Open-ticket and closed-today bookkeeping from hub notifications and REST snapshots.
 
 Counts stay exact from push alone because every ticket change carries the ticket's new `_v`: a
 notification whose version is not newer than the one already seen is stale (a duplicate, or one
 that arrived out of order) and changes nothing. Tickets that were closed or deleted are remembered
 (bounded) so that a late, older update cannot bring them back. Tickets closed today are a set of
 ids, so a close that both a REST snapshot and a push report is counted once, in whatever order.
+Notifications that arrive while a snapshot is being read are journaled and replayed onto it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from .api.models import ResourceAction
+from .models import ResourceAction
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -30,6 +32,17 @@ class TicketChange(StrEnum):
     UPDATED = "updated"
     CLOSED = "closed"
     DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class _Notice:
+    """One ticket notification as the tracker applies (and journals) it."""
+
+    action: ResourceAction
+    ticket_id: str
+    version: int | None
+    closed: bool
+    closed_on: date | None
 
 
 class VersionLog:
@@ -67,6 +80,8 @@ class TicketTracker:
         # Tickets closed today, with the version they were closed (or listed closed) at.
         self._closed: dict[str, int | None] = {}
         self._day = today()
+        # Notifications applied while a resync's requests are in flight, replayed onto its snapshot.
+        self._journal: list[_Notice] | None = None
         self.synced = False
 
     @property
@@ -99,6 +114,30 @@ class TicketTracker:
         self._closed.clear()
         return True
 
+    def begin_resync(self) -> None:
+        """Start journaling notifications: a REST snapshot is being read."""
+        self._journal = []
+
+    def cancel_resync(self) -> None:
+        """Stop journaling: the snapshot could not be read."""
+        self._journal = None
+
+    def finish_resync(
+        self,
+        day: date,
+        open_tickets: Mapping[str, int | None],
+        closed_on_day: Mapping[str, int | None],
+    ) -> bool:
+        """Replace the state with the snapshot, then replay what was pushed while it was read.
+
+        See resync() for the arguments and the result.
+        """
+        journal, self._journal = self._journal or [], None
+        current = self.resync(day, open_tickets, closed_on_day)
+        for notice in journal:
+            self._replay(notice)
+        return current
+
     def resync(
         self,
         day: date,
@@ -122,30 +161,22 @@ class TicketTracker:
         self.synced = True
         return current
 
-    def replay(
-        self,
-        action: ResourceAction,
-        ticket_id: str,
-        version: int | None,
-        *,
-        closed: bool,
-        closed_on: date | None = None,
-    ) -> None:
+    def _replay(self, notice: _Notice) -> None:
         """Apply a notification that arrived while a resync was in flight, onto its snapshot.
 
         Its live apply has remembered its version already, so it may be stale now although the
         snapshot was read before it: a close dated today still belongs in today's closes then
         (kept by id, so this never counts it twice), unless the snapshot shows it open again.
         """
-        change = self.apply(action, ticket_id, version, closed=closed, closed_on=closed_on)
+        change = self._apply(notice)
         if (
             change is None
-            and closed
-            and action is not ResourceAction.DELETED
-            and ticket_id not in self._open
-            and closed_on == self._day
+            and notice.closed
+            and notice.action is not ResourceAction.DELETED
+            and notice.ticket_id not in self._open
+            and notice.closed_on == self._day
         ):
-            self._closed.setdefault(ticket_id, version)
+            self._closed.setdefault(notice.ticket_id, notice.version)
 
     def apply(
         self,
@@ -158,8 +189,18 @@ class TicketTracker:
     ) -> TicketChange | None:
         """Apply one ticket notification; return what it did, or None when it changes nothing.
 
-        `closed_on` is the local date of the ticket's closeDate, where it has one.
+        `closed_on` is the local date of the ticket's closeDate, where it has one. While a
+        resync is in flight the notification is also journaled, to be replayed onto its snapshot.
         """
+        notice = _Notice(action, ticket_id, version, closed, closed_on)
+        if self._journal is not None:
+            self._journal.append(notice)
+        return self._apply(notice)
+
+    def _apply(self, notice: _Notice) -> TicketChange | None:
+        """Apply one notification (see apply())."""
+        action, ticket_id, version = notice.action, notice.ticket_id, notice.version
+        closed, closed_on = notice.closed, notice.closed_on
         self.roll_day()
         if self._is_stale(action, ticket_id, version, closed=closed):
             return None

@@ -1,4 +1,4 @@
-"""Unit tests of the HA-free ticket tracker: versions, out-of-order delivery and the daily count."""
+"""The ticket tracker: versions, out-of-order delivery, resync journal and the daily count."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 import custom_components.portos  # noqa: F401  (the package must import on its own)
 from custom_components.portos.api import ResourceAction
-from custom_components.portos.tickets import TicketChange, TicketTracker, VersionLog
+from custom_components.portos.api.tickets import TicketChange, TicketTracker, VersionLog
 
 CREATED = ResourceAction.CREATED
 UPDATED = ResourceAction.UPDATED
@@ -213,8 +213,9 @@ def test_a_close_counts_once_whoever_reports_it(tracker: TicketTracker) -> None:
     assert tracker.closed_today == 1
     # The open list was read before t2's close and the closed list after it: t2 is in both, and
     # the replay of its close removes it from the open ones without counting it again.
-    tracker.resync(DAY, {"t2": 1}, {"t1": 2, "t2": 2})
-    tracker.replay(UPDATED, "t2", 2, closed=True, closed_on=DAY)
+    tracker.begin_resync()
+    assert tracker.apply(UPDATED, "t2", 2, closed=True, closed_on=DAY) is TicketChange.CLOSED
+    tracker.finish_resync(DAY, {"t2": 1}, {"t1": 2, "t2": 2})
     assert (tracker.open_count, tracker.closed_today) == (0, 2)
 
 
@@ -222,29 +223,42 @@ def test_replay_keeps_a_close_the_snapshot_missed(tracker: TicketTracker) -> Non
     """A close applied live during a resync, in neither REST reply, is kept by its replay."""
     tracker.apply(CREATED, "t1", 1, closed=False)
     tracker.apply(CREATED, "t2", 1, closed=False)
+    tracker.begin_resync()
     # Live, while the resync's requests are in flight.
     assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY) is TicketChange.CLOSED
     tracker.apply(DELETED, "t2", 2, closed=False)
+    # Twice more, and once dated another day: replays that add nothing.
+    tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY)
+    tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY - timedelta(days=1))
     # The closed list was read before the close, the open list after it.
-    tracker.resync(DAY, {}, {})
-    assert tracker.closed_today == 0
-    tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
-    tracker.replay(DELETED, "t2", 2, closed=False)
-    assert tracker.closed_today == 1
-    # Replaying it again, or a stale close dated another day, adds nothing.
-    tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
-    tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY - timedelta(days=1))
+    tracker.finish_resync(DAY, {}, {})
     assert tracker.closed_today == 1
     assert tracker.open_count == 0
+    # The journal is replayed once: a later resync starts from the server's word alone.
+    tracker.begin_resync()
+    tracker.finish_resync(DAY, {}, {})
+    assert tracker.closed_today == 0
 
 
 def test_replay_of_a_close_the_snapshot_shows_reopened(tracker: TicketTracker) -> None:
     """A stale close replayed onto a snapshot that lists the ticket open again adds nothing."""
     tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.begin_resync()
     tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY)
-    tracker.resync(DAY, {"t1": 3}, {})
-    tracker.replay(UPDATED, "t1", 2, closed=True, closed_on=DAY)
+    tracker.finish_resync(DAY, {"t1": 3}, {})
     assert (tracker.open_count, tracker.closed_today) == (1, 0)
+
+
+def test_a_cancelled_resync_replays_nothing(tracker: TicketTracker) -> None:
+    """Notifications during a resync that failed were applied live; nothing is kept for later."""
+    tracker.apply(CREATED, "t1", 1, closed=False)
+    tracker.begin_resync()
+    tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY)
+    tracker.cancel_resync()
+    assert tracker.closed_today == 1
+    # A later snapshot that missed the close is not corrected by a journal that was dropped.
+    tracker.finish_resync(DAY, {}, {})
+    assert tracker.closed_today == 0
 
 
 def test_midnight_reset(tracker: TicketTracker, clock: Clock) -> None:
