@@ -1,12 +1,41 @@
-"""The integration's manifest and hacs.json: the keys HA and HACS read, and pins that agree."""
+"""The manifest and hacs.json: what HA and HACS read, checked offline as HACS does."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+import shutil
+import sys
+from typing import TYPE_CHECKING
+
+from homeassistant.const import __version__ as ha_version
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
 
 ROOT = Path(__file__).parent.parent
 MANIFEST = ROOT / "custom_components" / "portos" / "manifest.json"
+
+
+def _load_script(name: str) -> ModuleType:
+    """Import scripts/<name>.py (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered before running it: dataclasses look their module up in sys.modules.
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from scripts import check_hacs
+else:
+    check_hacs = _load_script("check_hacs")
 
 
 def _pins(path: Path) -> dict[str, str]:
@@ -45,6 +74,163 @@ def test_manifest_requirements_match_the_test_pins() -> None:
 
 
 def test_hacs_json() -> None:
+    """hacs.json: a Slovak product, installed from the release zip, on the HA the tests run on."""
     hacs = json.loads((ROOT / "hacs.json").read_text(encoding="utf-8"))
-    assert hacs["name"] == "PORTOS"
-    assert hacs["homeassistant"].startswith("2026.")
+    assert hacs == {
+        "name": "PORTOS",
+        "country": "SK",
+        "homeassistant": "2026.2.0",
+        "zip_release": True,
+        "filename": "portos.zip",
+    }
+    # The minimum is the release series the tests run on (HA 2026.3 needs Python 3.14).
+    assert ha_version.startswith("2026.2.")
+
+
+def test_offline_hacs_checks_pass() -> None:
+    """The repository passes every HACS check that can run without GitHub."""
+    results = check_hacs.check(ROOT)
+    assert [r.name for r in results] == list(check_hacs.CHECKS)
+    assert {r.name: r.problems for r in results if r.problems} == {}
+
+
+def _copy_repository(target: Path) -> Path:
+    """Copy the files the HACS checks read into target (no git, so every file counts)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("hacs.json", "LICENSE", "README.md"):
+        shutil.copy(ROOT / name, target / name)
+    integration = target / "custom_components" / "portos"
+    (integration / "brand").mkdir(parents=True)
+    shutil.copy(MANIFEST, integration / "manifest.json")
+    shutil.copy(ROOT / "custom_components/portos/__init__.py", integration / "__init__.py")
+    for icon in ("icon.png", "icon@2x.png"):
+        shutil.copy(ROOT / "custom_components/portos/brand" / icon, integration / "brand" / icon)
+    return target
+
+
+def _edit_json(path: Path, change: Callable[[dict[str, object]], object]) -> None:
+    """Apply change to the JSON object in path."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _manifest(root: Path) -> Path:
+    return root / "custom_components" / "portos" / "manifest.json"
+
+
+BREAKAGES: dict[str, tuple[Callable[[Path], object], str, str]] = {
+    "no license": (
+        lambda root: (root / "LICENSE").unlink(),
+        "license",
+        "no LICENSE file",
+    ),
+    "another license": (
+        lambda root: (root / "LICENSE").write_text("All rights reserved.\n"),
+        "license",
+        "is not the MIT license text",
+    ),
+    "no readme": (lambda root: (root / "README.md").unlink(), "information", "no README"),
+    "no hacs.json": (lambda root: (root / "hacs.json").unlink(), "hacsjson", "not found"),
+    "render_readme": (
+        lambda root: _edit_json(root / "hacs.json", lambda d: d.update(render_readme=True)),
+        "hacsjson",
+        "render_readme is not used by HACS 2",
+    ),
+    "unknown hacs.json key": (
+        lambda root: _edit_json(root / "hacs.json", lambda d: d.update(domains=["portos"])),
+        "hacsjson",
+        "extra keys not allowed",
+    ),
+    "no name": (
+        lambda root: _edit_json(root / "hacs.json", lambda d: d.pop("name")),
+        "hacsjson",
+        "required key not provided",
+    ),
+    "bad country": (
+        lambda root: _edit_json(root / "hacs.json", lambda d: d.update(country="XX")),
+        "hacsjson",
+        "not an ISO 3166-1 alpha-2 country code: XX",
+    ),
+    "zip without filename": (
+        lambda root: _edit_json(root / "hacs.json", lambda d: d.pop("filename")),
+        "hacsjson",
+        "zip_release is true, but filename is not set",
+    ),
+    "minimum newer than tested": (
+        lambda root: _edit_json(root / "hacs.json", lambda d: d.update(homeassistant="2026.3.0")),
+        "hacsjson",
+        "newer than the",
+    ),
+    "no minimum": (
+        lambda root: _edit_json(root / "hacs.json", lambda d: d.pop("homeassistant")),
+        "hacsjson",
+        "no minimum homeassistant version",
+    ),
+    "no issue tracker": (
+        lambda root: _edit_json(_manifest(root), lambda d: d.pop("issue_tracker")),
+        "manifest",
+        "issue_tracker",
+    ),
+    "documentation not a URL": (
+        lambda root: _edit_json(_manifest(root), lambda d: d.update(documentation="README.md")),
+        "manifest",
+        "documentation",
+    ),
+    "version HACS cannot compare": (
+        lambda root: _edit_json(_manifest(root), lambda d: d.update(version="first")),
+        "manifest",
+        "is not a version HACS can compare",
+    ),
+    "folder not named after the domain": (
+        lambda root: (root / "custom_components/portos").rename(root / "custom_components/pos"),
+        "structure",
+        "is not named after the domain 'portos'",
+    ),
+    "two integrations": (
+        lambda root: shutil.copytree(
+            root / "custom_components/portos", root / "custom_components/other"
+        ),
+        "structure",
+        "exactly one integration, found ['other', 'portos']",
+    ),
+    "no brand icon": (
+        lambda root: (root / "custom_components/portos/brand/icon.png").unlink(),
+        "brands",
+        "brand/icon.png not found",
+    ),
+    "icon of the wrong size": (
+        lambda root: shutil.copy(
+            root / "custom_components/portos/brand/icon@2x.png",
+            root / "custom_components/portos/brand/icon.png",
+        ),
+        "brands",
+        "is 512x512, brand icons are 256x256",
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", list(BREAKAGES))
+def test_offline_hacs_checks_fail(tmp_path: Path, breakage: str) -> None:
+    """Each check fails, with a reason, on a repository that breaks its rule."""
+    root = _copy_repository(tmp_path)
+    assert {r.name: r.problems for r in check_hacs.check(root) if r.problems} == {}
+    damage, check, reason = BREAKAGES[breakage]
+    damage(root)
+    failed = {r.name: " ".join(r.problems) for r in check_hacs.check(root) if r.problems}
+    assert check in failed, failed
+    assert reason in failed[check]
+
+
+def test_check_hacs_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command line names each check, lists what needs GitHub, and fails on a problem."""
+    root = _copy_repository(tmp_path)
+    assert check_hacs.main(["--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "ok   license" in out
+    assert "not checked here (needs GitHub):" in out
+    assert "topics" in out
+    assert out.splitlines()[-1] == "6 of 6 offline HACS checks passed."
+    (root / "LICENSE").unlink()
+    assert check_hacs.main(["--root", str(root)]) == 1
+    assert "FAIL license" in capsys.readouterr().out
