@@ -1,4 +1,4 @@
-"""The manifest and hacs.json: what HA and HACS read, checked offline as HACS does."""
+"""The manifest, hacs.json and the release: what HA and HACS read, checked offline as HACS does."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import shutil
 import sys
 from typing import TYPE_CHECKING
+import zipfile
 
 from homeassistant.const import __version__ as ha_version
 import pytest
@@ -33,9 +34,10 @@ def _load_script(name: str) -> ModuleType:
 
 
 if TYPE_CHECKING:
-    from scripts import check_hacs
+    from scripts import check_hacs, release
 else:
     check_hacs = _load_script("check_hacs")
+    release = _load_script("release")
 
 
 def _pins(path: Path) -> dict[str, str]:
@@ -97,7 +99,7 @@ def test_offline_hacs_checks_pass() -> None:
 def _copy_repository(target: Path) -> Path:
     """Copy the files the HACS checks read into target (no git, so every file counts)."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("hacs.json", "LICENSE", "README.md"):
+    for name in ("hacs.json", "LICENSE", "README.md", "CHANGELOG.md"):
         shutil.copy(ROOT / name, target / name)
     integration = target / "custom_components" / "portos"
     (integration / "brand").mkdir(parents=True)
@@ -234,3 +236,79 @@ def test_check_hacs_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     (root / "LICENSE").unlink()
     assert check_hacs.main(["--root", str(root)]) == 1
     assert "FAIL license" in capsys.readouterr().out
+
+
+def _dated(root: Path, date: str = "2026-12-01") -> None:
+    """Give the changelog's 0.1.0 section a release date."""
+    changelog = root / "CHANGELOG.md"
+    text = changelog.read_text(encoding="utf-8")
+    changelog.write_text(text.replace("## [0.1.0] - unreleased", f"## [0.1.0] - {date}"))
+
+
+def test_release_tag_must_be_the_manifest_version() -> None:
+    version = json.loads(MANIFEST.read_text(encoding="utf-8"))["version"]
+    assert release.check_tag(version) == version
+    for tag in (f"v{version}", f"{version}.1", "latest"):
+        with pytest.raises(release.ReleaseError, match=r"is not manifest\.json's version"):
+            release.check_tag(tag)
+
+
+def test_changelog_has_the_manifest_version() -> None:
+    """The changelog has an (undated until released) section for the manifest's version."""
+    version = json.loads(MANIFEST.read_text(encoding="utf-8"))["version"]
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"\n## [{version}] - " in text
+    assert "license_activated" in text
+    assert "licence_activated" in text
+
+
+def test_release_notes_need_a_dated_section(tmp_path: Path) -> None:
+    root = _copy_repository(tmp_path)
+    with pytest.raises(release.ReleaseError, match=r"date CHANGELOG\.md's section first"):
+        release.release_notes("0.1.0", root)
+    with pytest.raises(release.ReleaseError, match=r"no '## \[0.2.0\]' section"):
+        release.release_notes("0.2.0", root)
+    _dated(root)
+    notes = release.release_notes("0.1.0", root)
+    assert notes.startswith("The first release.")
+    assert "### Added" in notes
+    assert "license_activated" in notes
+    # Only this section: not the link references at the end of the file.
+    assert "[Unreleased]:" not in notes
+    assert "## [" not in notes
+
+
+def test_release_zip_holds_the_integration_at_its_root(tmp_path: Path) -> None:
+    """HACS unpacks the zip into custom_components/portos, so its root is the integration."""
+    root = _copy_repository(tmp_path / "repo")
+    cache = root / "custom_components/portos/__pycache__"
+    cache.mkdir()
+    (cache / "x.cpython-313.pyc").write_bytes(b"")
+    names = release.build_zip(tmp_path / "dist" / "portos.zip", root)
+    assert names == ["__init__.py", "brand/icon.png", "brand/icon@2x.png", "manifest.json"]
+    with zipfile.ZipFile(tmp_path / "dist" / "portos.zip") as archive:
+        assert archive.namelist() == names
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["domain"] == "portos"
+    # The same tree gives the same bytes (fixed timestamps).
+    again = release.build_zip(tmp_path / "again.zip", root)
+    assert again == names
+    assert (tmp_path / "again.zip").read_bytes() == (tmp_path / "dist/portos.zip").read_bytes()
+
+
+def test_release_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The release command refuses a wrong tag or an undated changelog, else writes both files."""
+    root = _copy_repository(tmp_path / "repo")
+    dist = tmp_path / "dist"
+    args = ["--root", str(root), "--tag", "0.1.0", "--zip", str(dist / "portos.zip")]
+    args += ["--notes", str(dist / "n.md")]
+    assert release.main(args) == 1
+    assert "not releasable: date CHANGELOG.md's section first" in capsys.readouterr().err
+    assert not dist.exists()
+    _dated(root)
+    assert release.main(["--root", str(root), "--tag", "v0.1.0"]) == 1
+    assert release.main(args) == 0
+    assert "release 0.1.0: tag, manifest and changelog agree" in capsys.readouterr().out
+    assert (dist / "n.md").read_text(encoding="utf-8").startswith("The first release.")
+    with zipfile.ZipFile(dist / "portos.zip") as archive:
+        assert "manifest.json" in archive.namelist()
