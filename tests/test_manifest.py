@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 import shutil
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 import zipfile
 
 from homeassistant.const import __version__ as ha_version
+from homeassistant.util.yaml import parse_yaml
 import pytest
 
 if TYPE_CHECKING:
@@ -312,3 +313,60 @@ def test_release_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert (dist / "n.md").read_text(encoding="utf-8").startswith("The first release.")
     with zipfile.ZipFile(dist / "portos.zip") as archive:
         assert "manifest.json" in archive.namelist()
+
+
+def _workflow(name: str) -> dict[str, Any]:
+    """Load a GitHub workflow (YAML 1.1 reads its `on:` key as True)."""
+    data = parse_yaml((ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    data["on"] = data.pop(True)
+    return data
+
+
+def _steps(workflow: dict[str, Any], job: str) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = workflow["jobs"][job]["steps"]
+    return steps
+
+
+def test_validate_workflow_runs_hacs_and_hassfest() -> None:
+    workflow = _workflow("validate.yml")
+    assert {"push", "pull_request", "schedule", "workflow_call"} <= set(workflow["on"])
+    hacs = [s for s in _steps(workflow, "hacs") if s.get("uses", "").startswith("hacs/action@")]
+    assert hacs == [
+        {"name": "HACS validation", "uses": "hacs/action@main", "with": {"category": "integration"}}
+    ]
+    hassfest = [s["uses"] for s in _steps(workflow, "hassfest") if "uses" in s]
+    assert hassfest == ["actions/checkout@v4", "home-assistant/actions/hassfest@master"]
+
+
+def test_tests_workflow_runs_ci_run_on_python_313_and_node_20() -> None:
+    workflow = _workflow("tests.yml")
+    assert "workflow_call" in workflow["on"]
+    steps = _steps(workflow, "tests")
+    versions = {s["uses"].split("@")[0]: s.get("with", {}) for s in steps if "uses" in s}
+    assert versions["actions/setup-python"] == {"python-version": "3.13"}
+    assert versions["actions/setup-node"] == {"node-version": "20"}
+    assert steps[-1]["run"] == ".ci/run"
+    assert steps[-1]["env"] == {"PYTHON": "${{ steps.python.outputs.python-path }}"}
+
+
+def test_release_workflow_publishes_only_a_checked_tag() -> None:
+    """Tag checked first, tests and validation on the tag, then the release with the zip."""
+    workflow = _workflow("release.yml")
+    assert workflow["on"] == {"push": {"tags": ["[0-9]+.[0-9]+.[0-9]+*"]}}
+    jobs = workflow["jobs"]
+    assert jobs["tests"] == {
+        "needs": "check",
+        "permissions": {"contents": "read"},
+        "uses": "./.github/workflows/tests.yml",
+    }
+    assert jobs["validate"]["uses"] == "./.github/workflows/validate.yml"
+    assert jobs["publish"]["needs"] == ["tests", "validate"]
+    assert jobs["publish"]["permissions"] == {"contents": "write"}
+    check_runs = [s["run"] for s in _steps(workflow, "check") if "run" in s]
+    assert check_runs == ['python scripts/release.py --tag "${GITHUB_REF_NAME}"']
+    build, publish = (s["run"] for s in _steps(workflow, "publish") if "run" in s)
+    assert "filename=$(jq -r .filename hacs.json)" in build
+    assert '--zip "dist/${filename}" --notes dist/notes.md' in build
+    assert 'gh release create "${GITHUB_REF_NAME}" "dist/${FILENAME}"' in publish
+    assert "--notes-file dist/notes.md" in publish
