@@ -1,4 +1,4 @@
-"""Tests of the integration's static assets: icons.json and the brand icons."""
+"""Tests of the static assets: icons.json, brand icons, blueprints and quality_scale.yaml."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components.automation.config import (
+    AUTOMATION_BLUEPRINT_SCHEMA,
+    PLATFORM_SCHEMA,
+)
+from homeassistant.components.blueprint.models import Blueprint, BlueprintInputs
 from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
 
+from custom_components.portos.device_trigger import TRIGGER_SCHEMA as DEVICE_TRIGGER_SCHEMA
+
 if TYPE_CHECKING:
     from types import ModuleType
+
+    from homeassistant.core import HomeAssistant
 
 INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "portos"
 
@@ -172,3 +181,50 @@ def test_quality_scale_states_every_rule() -> None:
         assert rule["status"] in {"done", "todo", "exempt"}, name
         if rule["status"] != "done":
             assert rule["comment"].strip(), name
+
+
+BLUEPRINTS = sorted(
+    (INTEGRATION.parents[1] / "blueprints" / "automation" / "portos").glob("*.yaml")
+)
+SAMPLE_INPUTS = {
+    "shop": "0123456789abcdef0123456789abcdef",
+    "open_tickets_sensor": "sensor.portos_12345_open_tickets",
+    "closing_time": "22:30:00",
+    "actions": [{"action": "persistent_notification.create", "data": {"message": "PORTOS"}}],
+}
+
+
+def test_there_are_blueprints_and_the_readme_links_them() -> None:
+    """The README's Examples link each blueprint (the docs-examples rule asks for blueprints)."""
+    assert [path.name for path in BLUEPRINTS] == [
+        "open_tickets_at_closing.yaml",
+        "ticket_closed.yaml",
+    ]
+    readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
+    for path in BLUEPRINTS:
+        assert f"blueprints/automation/portos/{path.name}" in readme, path.name
+
+
+@pytest.mark.parametrize("path", BLUEPRINTS, ids=lambda path: path.stem)
+async def test_blueprint_is_a_valid_automation(hass: HomeAssistant, path: Path) -> None:
+    """Each blueprint passes HA's blueprint schema and makes a valid automation from its inputs."""
+    data = load_yaml_dict(path)
+    blueprint = Blueprint(data, expected_domain="automation", schema=AUTOMATION_BLUEPRINT_SCHEMA)
+    assert blueprint.metadata["source_url"].endswith(
+        f"/portos-home-assistant/blob/main/blueprints/automation/portos/{path.name}"
+    )
+    assert blueprint.metadata["homeassistant"]["min_version"] == "2026.2.0"
+    inputs = {name: SAMPLE_INPUTS[name] for name in blueprint.inputs}
+    config = BlueprintInputs(
+        blueprint, {"use_blueprint": {"path": path.name, "input": inputs}}
+    ).async_substitute()
+    automation = PLATFORM_SCHEMA(config)
+    assert automation["actions"] == SAMPLE_INPUTS["actions"]
+    # HA's schema renames `trigger:` to `platform:`.
+    device_triggers = [t for t in automation["triggers"] if t["platform"] == "device"]
+    assert len(device_triggers) == (1 if path.stem == "ticket_closed" else 0)
+    for trigger in device_triggers:
+        # Our own trigger schema: a trigger type the integration offers, on the chosen device.
+        assert DEVICE_TRIGGER_SCHEMA(dict(trigger))["type"] == "ticket_closed"
+        assert trigger["device_id"] == SAMPLE_INPUTS["shop"]
+
