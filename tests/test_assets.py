@@ -17,7 +17,10 @@ from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
 
+from custom_components.portos.binary_sensor import BINARY_SENSORS
 from custom_components.portos.device_trigger import TRIGGER_SCHEMA as DEVICE_TRIGGER_SCHEMA
+from custom_components.portos.event import EVENT_DESCRIPTIONS
+from custom_components.portos.sensor import SENSORS
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -228,3 +231,14 @@ async def test_blueprint_is_a_valid_automation(hass: HomeAssistant, path: Path) 
         assert DEVICE_TRIGGER_SCHEMA(dict(trigger))["type"] == "ticket_closed"
         assert trigger["device_id"] == SAMPLE_INPUTS["shop"]
 
+
+def test_entity_disabled_by_default_decision_holds() -> None:
+    """quality_scale.yaml and the README say no entity is disabled by default; keep them true."""
+    descriptions = [*SENSORS, *BINARY_SENSORS, *EVENT_DESCRIPTIONS]
+    assert {d.key for d in descriptions} >= {"health_status", "hub_connected"}
+    assert [d.key for d in descriptions if not d.entity_registry_enabled_default] == []
+    stated = load_yaml_dict(INTEGRATION / "quality_scale.yaml")["rules"]
+    assert stated["entity-disabled-by-default"]["status"] == "done"
+    assert "none qualifies, so all are enabled" in stated["entity-disabled-by-default"]["comment"]
+    readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "None is disabled by default." in readme
