@@ -1,14 +1,31 @@
-"""Tests of the integration's static assets: icons.json and the brand icons."""
+"""Tests of the static assets: icons.json, brand icons, blueprints and quality_scale.yaml."""
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from homeassistant.components.automation.config import (
+    AUTOMATION_BLUEPRINT_SCHEMA,
+    PLATFORM_SCHEMA,
+)
+from homeassistant.components.blueprint.models import Blueprint, BlueprintInputs
 from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
+
+from custom_components.portos.binary_sensor import BINARY_SENSORS
+from custom_components.portos.device_trigger import TRIGGER_SCHEMA as DEVICE_TRIGGER_SCHEMA
+from custom_components.portos.event import EVENT_DESCRIPTIONS
+from custom_components.portos.sensor import SENSORS
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from homeassistant.core import HomeAssistant
 
 INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "portos"
 
@@ -60,20 +77,76 @@ def test_icons_exist_in_the_frontend() -> None:
     assert all(icon.startswith("mdi:") for icon in icons)
 
 
-@pytest.mark.parametrize(("name", "size"), [("icon.png", 256), ("icon@2x.png", 512)])
-def test_brand_icon(name: str, size: int) -> None:
-    """The brand icons are square PNGs of the sizes HA's brands use, on a transparent ground."""
-    with Image.open(INTEGRATION / "brand" / name) as image:
+BRAND = INTEGRATION / "brand"
+BRAND_ICONS = [("icon.png", 256), ("icon@2x.png", 512)]
+
+
+def _draw_icon_module() -> ModuleType:
+    """Import scripts/draw_icon.py (scripts/ is not a package)."""
+    script = INTEGRATION.parents[1] / "scripts" / "draw_icon.py"
+    spec = importlib.util.spec_from_file_location("draw_icon", script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _edges(alpha: Image.Image) -> dict[str, int]:
+    """Return the highest alpha of each border row and column."""
+    width, height = alpha.size
+    boxes = {
+        "top": (0, 0, width, 1),
+        "bottom": (0, height - 1, width, height),
+        "left": (0, 0, 1, height),
+        "right": (width - 1, 0, width, height),
+    }
+    return {edge: max(alpha.crop(box).getdata()) for edge, box in boxes.items()}
+
+
+@pytest.mark.parametrize(("name", "size"), BRAND_ICONS)
+def test_brand_icon_follows_the_brands_rules(name: str, size: int) -> None:
+    """Square PNG of the brands size, trimmed to the artwork, on a transparent background."""
+    with Image.open(BRAND / name) as image:
         assert image.format == "PNG"
         assert image.size == (size, size)
         assert image.mode == "RGBA"
         alpha = image.getchannel("A")
-        assert alpha.getpixel((0, 0)) == 0
-        assert alpha.getpixel((size - 1, size - 1)) == 0
-        # And it is not empty: a good part of it is drawn.
-        histogram = alpha.histogram()
-        opaque = sum(histogram[200:])
-        assert opaque > size * size // 4
+    # Trimmed: the artwork reaches every edge, so no border row or column is fully transparent.
+    assert alpha.getbbox() == (0, 0, size, size)
+    assert min(_edges(alpha).values()) > 0, _edges(alpha)
+    # Transparent where there is no artwork: the corners are empty (not a filled square) ...
+    corners = [(0, 0), (size - 1, 0), (0, size - 1), (size - 1, size - 1)]
+    assert [alpha.getpixel(corner) for corner in corners] == [0, 0, 0, 0]
+    # ... and a good part of it is drawn.
+    assert sum(alpha.histogram()[200:]) > size * size // 4
+
+
+@pytest.mark.parametrize(("name", "size"), BRAND_ICONS)
+def test_brand_icon_is_optimized(name: str, size: int) -> None:
+    """The stored PNG is as small as Pillow's optimizer makes its pixels (and sRGB, no profile)."""
+    path = BRAND / name
+    with Image.open(path) as image:
+        assert "icc_profile" not in image.info
+        resaved = io.BytesIO()
+        image.save(resaved, format="PNG", optimize=True, compress_level=9)
+    assert path.stat().st_size <= len(resaved.getvalue()), size
+
+
+def test_brand_icons_are_what_draw_icon_makes() -> None:
+    """Both files are the script's current drawing, so they are regenerated together."""
+    draw_icon = _draw_icon_module()
+    for name, size in BRAND_ICONS:
+        with Image.open(BRAND / name) as image:
+            assert image.tobytes() == draw_icon.draw(size).tobytes(), name
+
+
+def test_draw_icon_refuses_an_artwork_that_is_not_square(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trimming a non-square drawing would need stretching or empty edges: the script stops."""
+    draw_icon = _draw_icon_module()
+    monkeypatch.setattr(draw_icon, "TILL_BOTTOM", 200.0)
+    with pytest.raises(ValueError, match="not square: change the layout"):
+        draw_icon.draw(64)
 
 
 # hassfest's rule list by tier (script/hassfest/quality_scale.py, newest version seen).
@@ -111,3 +184,61 @@ def test_quality_scale_states_every_rule() -> None:
         assert rule["status"] in {"done", "todo", "exempt"}, name
         if rule["status"] != "done":
             assert rule["comment"].strip(), name
+
+
+BLUEPRINTS = sorted(
+    (INTEGRATION.parents[1] / "blueprints" / "automation" / "portos").glob("*.yaml")
+)
+SAMPLE_INPUTS = {
+    "shop": "0123456789abcdef0123456789abcdef",
+    "open_tickets_sensor": "sensor.portos_12345_open_tickets",
+    "closing_time": "22:30:00",
+    "actions": [{"action": "persistent_notification.create", "data": {"message": "PORTOS"}}],
+}
+
+
+def test_there_are_blueprints_and_the_readme_links_them() -> None:
+    """The README's Examples link each blueprint (the docs-examples rule asks for blueprints)."""
+    assert [path.name for path in BLUEPRINTS] == [
+        "open_tickets_at_closing.yaml",
+        "ticket_closed.yaml",
+    ]
+    readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
+    for path in BLUEPRINTS:
+        assert f"blueprints/automation/portos/{path.name}" in readme, path.name
+
+
+@pytest.mark.parametrize("path", BLUEPRINTS, ids=lambda path: path.stem)
+async def test_blueprint_is_a_valid_automation(hass: HomeAssistant, path: Path) -> None:
+    """Each blueprint passes HA's blueprint schema and makes a valid automation from its inputs."""
+    data = load_yaml_dict(path)
+    blueprint = Blueprint(data, expected_domain="automation", schema=AUTOMATION_BLUEPRINT_SCHEMA)
+    assert blueprint.metadata["source_url"].endswith(
+        f"/portos-home-assistant/blob/main/blueprints/automation/portos/{path.name}"
+    )
+    assert blueprint.metadata["homeassistant"]["min_version"] == "2026.2.0"
+    inputs = {name: SAMPLE_INPUTS[name] for name in blueprint.inputs}
+    config = BlueprintInputs(
+        blueprint, {"use_blueprint": {"path": path.name, "input": inputs}}
+    ).async_substitute()
+    automation = PLATFORM_SCHEMA(config)
+    assert automation["actions"] == SAMPLE_INPUTS["actions"]
+    # HA's schema renames `trigger:` to `platform:`.
+    device_triggers = [t for t in automation["triggers"] if t["platform"] == "device"]
+    assert len(device_triggers) == (1 if path.stem == "ticket_closed" else 0)
+    for trigger in device_triggers:
+        # Our own trigger schema: a trigger type the integration offers, on the chosen device.
+        assert DEVICE_TRIGGER_SCHEMA(dict(trigger))["type"] == "ticket_closed"
+        assert trigger["device_id"] == SAMPLE_INPUTS["shop"]
+
+
+def test_entity_disabled_by_default_decision_holds() -> None:
+    """quality_scale.yaml and the README say no entity is disabled by default; keep them true."""
+    descriptions = [*SENSORS, *BINARY_SENSORS, *EVENT_DESCRIPTIONS]
+    assert {d.key for d in descriptions} >= {"health_status", "hub_connected"}
+    assert [d.key for d in descriptions if not d.entity_registry_enabled_default] == []
+    stated = load_yaml_dict(INTEGRATION / "quality_scale.yaml")["rules"]
+    assert stated["entity-disabled-by-default"]["status"] == "done"
+    assert "none qualifies, so all are enabled" in stated["entity-disabled-by-default"]["comment"]
+    readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "None is disabled by default." in readme
