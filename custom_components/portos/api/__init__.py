@@ -32,21 +32,27 @@ from .models import (
     Ticket,
     UserIdentity,
 )
+from .money import ItemType, Payment, TicketItem, TicketMoney, TicketSale, ticket_money
+from .ticket_math import CASH_KEY, PAYMENT_TYPE_UNKNOWN
 
 __all__ = [
+    "CASH_KEY",
     "DEFAULT_DEVICE_NAME",
     "EVENT_LICENSE_ACTIVATED",
     "EVENT_RESOURCES_CHANGED",
+    "PAYMENT_TYPE_UNKNOWN",
     "TICKETS",
     "AuthResult",
     "Health",
     "HealthEntry",
     "HealthStatus",
     "HubStats",
+    "ItemType",
     "License",
     "LicenseFeature",
     "Notification",
     "NotificationSender",
+    "Payment",
     "PortosAuthenticationError",
     "PortosClient",
     "PortosConnectionError",
@@ -62,5 +68,9 @@ __all__ = [
     "Subscription",
     "SubscriptionResource",
     "Ticket",
+    "TicketItem",
+    "TicketMoney",
+    "TicketSale",
     "UserIdentity",
+    "ticket_money",
 ]
