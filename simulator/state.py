@@ -46,9 +46,9 @@ class SimulatorState:
         self.hub.publish_resource_changed(TICKETS, ACTION_UPDATED, ticket, actor)
         return ticket
 
-    def close_ticket(self, ticket_id: str, actor: Actor) -> dict[str, Any]:
-        """Close a ticket and notify; a close is an update (action 2)."""
-        ticket = self.store.close(ticket_id, actor)
+    def close_ticket(self, ticket_id: str, actor: Actor, payments: object = None) -> dict[str, Any]:
+        """Close (pay) a ticket and notify; a close is an update (action 2)."""
+        ticket = self.store.close(ticket_id, actor, payments)
         self.hub.publish_resource_changed(TICKETS, ACTION_UPDATED, ticket, actor)
         return ticket
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 import itertools
@@ -11,6 +10,7 @@ import os
 import time
 from typing import Any
 
+from .money import CURRENCY, settle, to_json_number
 from .problems import ERROR_VERSION_MISMATCH, ProblemError, not_found, validation
 
 MAX_TAKE = 100
@@ -26,6 +26,15 @@ WRITABLE_FIELDS = (
     "currencyLabel",
 )
 _OPERATORS = ("eq", "gt", "gte", "lt", "lte")
+
+
+def json_copy(value: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """Return a deep copy of a JSON value (dicts, lists and scalars), faster than deepcopy."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    return value
 
 
 def utcnow() -> datetime:
@@ -218,10 +227,12 @@ class TicketStore:
             "employee": {"userName": actor.user},
             "items": [],
             "discountRate": 0,
-            "currencyLabel": "EUR",
+            "payments": [],
+            "roundingAmount": 0,
+            "currencyLabel": CURRENCY,
             "_v": 1,
         }
-        ticket.update({key: copy.deepcopy(data[key]) for key in WRITABLE_FIELDS if key in data})
+        ticket.update({key: json_copy(data[key]) for key in WRITABLE_FIELDS if key in data})
         self.tickets[ticket["id"]] = ticket
         return ticket
 
@@ -242,14 +253,20 @@ class TicketStore:
         """Change an open ticket's writable fields."""
         data = self._check_body(body, require_name=False)
         ticket = self._writable(ticket_id, data)
-        ticket.update({key: copy.deepcopy(data[key]) for key in WRITABLE_FIELDS if key in data})
+        ticket.update({key: json_copy(data[key]) for key in WRITABLE_FIELDS if key in data})
         ticket["_v"] += 1
         return ticket
 
-    def close(self, ticket_id: str, actor: Actor) -> dict[str, Any]:
-        """Close (pay) an open ticket: closeDate and closeInfo are set."""
+    def close(self, ticket_id: str, actor: Actor, payments: object = None) -> dict[str, Any]:
+        """Close (pay) an open ticket: closeDate, closeInfo, payments and roundingAmount are set.
+
+        `payments` is the close body's list (see money.settle); None pays it all in cash.
+        """
         ticket = self._writable(ticket_id, None)
+        recorded, rounding = settle(ticket, payments)
         number = next(self._receipt_number)
+        ticket["payments"] = recorded
+        ticket["roundingAmount"] = to_json_number(rounding)
         ticket["closeDate"] = isoformat(utcnow())
         ticket["closeInfo"] = {
             "deviceName": actor.device,
