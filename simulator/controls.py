@@ -122,9 +122,7 @@ async def shop_license(request: web.Request) -> web.Response:
     days = body.get("days") if isinstance(body, dict) else None
     if not isinstance(days, int) or isinstance(days, bool):
         raise validation("days", "days must be an integer.")
-    state = state_of(request)
-    state.shop_license.set_days(days)
-    return web.json_response(state.shop_license.to_dict())
+    return web.json_response(state_of(request).set_license_days(days))
 
 
 async def health(request: web.Request) -> web.Response:

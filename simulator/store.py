@@ -190,7 +190,8 @@ class TicketStore:
         """Start empty."""
         self.tickets: dict[str, dict[str, Any]] = {}
         self._new_id = _ObjectIds()
-        self._receipt_number = itertools.count(1)
+        # The last receipt number given: receipts are numbered on, across restarts too.
+        self.last_receipt = 0
 
     def get(self, ticket_id: str) -> dict[str, Any]:
         """Return a ticket, or raise a 404 problem."""
@@ -264,7 +265,8 @@ class TicketStore:
         """
         ticket = self._writable(ticket_id, None)
         recorded, rounding = settle(ticket, payments)
-        number = next(self._receipt_number)
+        self.last_receipt += 1
+        number = self.last_receipt
         ticket["payments"] = recorded
         ticket["roundingAmount"] = to_json_number(rounding)
         ticket["closeDate"] = isoformat(utcnow())
