@@ -181,7 +181,7 @@ def item_math(
     `negative` (D4) turns the three totals into -|total|; unit prices keep their own sign.
 
     Raises:
-        decimal.InvalidOperation, decimal.Overflow: a number beyond what a shop can hold.
+        One of MATH_ERRORS: for numbers far beyond MAX_MAGNITUDE, which money.py never passes.
 
     """
     vat = vat_amount(unit_price, vat_rate)
