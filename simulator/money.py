@@ -299,7 +299,10 @@ def settle(ticket: Mapping[str, Any], payments: object) -> tuple[list[dict[str, 
     closes the ticket without payments.
     """
     if payments is None:
-        payments = [{"paymentType": CASH.category}]
+        # The till's default, and every close of /_sim/load: kept short.
+        total = ticket_cents(ticket)
+        cash = cash_round(total)
+        return [{"amount": to_json_number(cash), "paymentType": CASH.to_dict()}], cash - total
     if not isinstance(payments, list):
         raise validation("Payments", "Payments must be a list.")
     entries: list[tuple[PaymentType, int | None]] = []
