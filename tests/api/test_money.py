@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import given, settings, strategies as st
@@ -18,6 +19,7 @@ from custom_components.portos.api import (
     TicketItem,
     TicketMoney,
     TicketSale,
+    money as money_module,
     ticket_money,
 )
 
@@ -387,6 +389,59 @@ def test_a_ticket_built_by_hand_has_no_money() -> None:
     )
     assert ticket.money is None
     assert ticket.money_error is None
+
+
+# --- the item cache ------------------------------------------------------------------------------
+
+
+def test_an_item_read_again_comes_from_the_cache() -> None:
+    """Equal items are one object; a different value or JSON type is a different item."""
+    first = TicketItem.from_dict(_item())
+    assert TicketItem.from_dict(_item()) is first
+    assert TicketItem.from_dict(_item(quantity=1.234)) is not first
+    assert TicketItem.from_dict(_item(quantity=2)).quantity == 2
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        # Each is a cached valid item's look-alike that differs only in a shape or a JSON type.
+        ({**_item(), "plu": "Bryndzové halušky"}, "item.plu: expected an object, got str"),
+        (_item() | {"plu": {"vatInfo": 10, "name": "Bryndzové halušky"}}, "item.plu.vatInfo:"),
+        (_item(discount=False), "item.discountRate: expected a number, got bool"),
+        (_item(allowed=1), "item.plu.isDiscountAllowed: expected a boolean, got int"),
+        ({**_item(), "unitPrice": {"amount": {"amount": 5.363636}}}, "item.unitPrice.amount:"),
+    ],
+)
+def test_the_cache_never_hides_an_error(item: dict[str, Any], message: str) -> None:
+    """What differs from a cached item only in shape or type is read, and refused, on its own."""
+    TicketItem.from_dict(_item())
+    TicketItem.from_dict(_item(discount=0.0, allowed=True))
+    with pytest.raises(PortosParseError) as err:
+        TicketItem.from_dict(item)
+    assert str(err.value).startswith(message)
+
+
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full cache starts over; items that are not plain JSON are never cached."""
+    monkeypatch.setattr(money_module, "ITEM_CACHE_SIZE", 3)
+    monkeypatch.setattr(money_module, "_ITEM_CACHE", {})
+    items = [TicketItem.from_dict(_item(quantity=n)) for n in range(1, 5)]
+    assert len(money_module._ITEM_CACHE) == 1
+    assert TicketItem.from_dict(_item(quantity=4)) is items[3]
+    odd = _item(name=["not", "text"])
+    assert TicketItem.from_dict(odd) is not TicketItem.from_dict(odd)
+    assert TicketItem.from_dict(MappingProxyType(_item())).quantity == D("1.234")
+    assert len(money_module._ITEM_CACHE) == 1
+
+
+def test_any_mapping_is_an_object() -> None:
+    """Objects that are Mappings but not dicts are read the same way."""
+    ticket = _ticket([MappingProxyType(_item())], discountRate=20)
+    ticket["items"][0] = MappingProxyType(
+        {**_item(), "unitPrice": MappingProxyType({"amount": 5.363636})}
+    )
+    assert ticket_money(MappingProxyType(ticket), closed=False).total == D("5.82")
 
 
 # --- properties ----------------------------------------------------------------------------------

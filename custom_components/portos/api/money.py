@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from .exceptions import PortosParseError
 from .ticket_math import (
+    ITEM_CACHE_SIZE,
     MATH_ERRORS,
     MAX_MAGNITUDE,
     MAX_RATE,
@@ -38,6 +39,9 @@ class ItemType(StrEnum):
     NEGATIVE = "negative"
 
 
+_ITEM_TYPES: Final = {item_type.value: item_type for item_type in ItemType}
+
+
 # --- readers -------------------------------------------------------------------------------------
 
 
@@ -48,20 +52,30 @@ def _shown(value: object) -> str:
 
 def _decimal(value: object, what: str) -> Decimal:
     """Read a JSON number or numeric string exactly (D5); floats through their shortest text."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    # Exact JSON types only (bool is an int subclass, and no number).
+    if type(value) is float:
+        number = _number(repr(value), value, what)
+    elif type(value) is int or type(value) is str:
+        number = _number(value, value, what)
+    else:
         raise PortosParseError(f"{what}: expected a number, got {type(value).__name__}")
-    try:
-        number = Decimal(repr(value) if isinstance(value, float) else value)
-    except InvalidOperation as err:
-        raise PortosParseError(f"{what}: not a number: {_shown(value)}") from err
     if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
         raise PortosParseError(f"{what}: out of range: {_shown(value)}")
     return number
 
 
+def _number(text: str | int, value: object, what: str) -> Decimal:
+    """Return Decimal(text), or raise PortosParseError naming the value."""
+    try:
+        return Decimal(text)
+    except InvalidOperation as err:
+        raise PortosParseError(f"{what}: not a number: {_shown(value)}") from err
+
+
 def _amount(value: object, what: str) -> Decimal:
     """Read a money or quantity value: `{"amount": n, ...}` or a bare number (D5)."""
-    if isinstance(value, Mapping):
+    # A dict is checked first: the usual case, and cheaper than the Mapping check.
+    if type(value) is dict or isinstance(value, Mapping):
         return _decimal(value.get("amount"), f"{what}.amount")
     return _decimal(value, what)
 
@@ -93,6 +107,8 @@ def _text(value: object) -> str | None:
 
 def _object(value: object, what: str) -> Mapping[str, Any]:
     """Return a JSON object or raise."""
+    if type(value) is dict:
+        return value
     if not isinstance(value, Mapping):
         raise PortosParseError(f"{what}: expected an object, got {type(value).__name__}")
     return value
@@ -119,6 +135,44 @@ def payment_type_key(category: str | None, name: str | None) -> str:
 # --- models --------------------------------------------------------------------------------------
 
 
+_SCALARS: Final = (type(None), bool, int, float, str)
+_Key = tuple[tuple[type, object], ...]
+
+
+def _item_key(data: object) -> _Key | None:
+    """Return what makes an item, as (JSON type, value) pairs; None when it is not plain JSON."""
+    if type(data) is not dict:
+        return None
+    plu, price, quantity = data.get("plu"), data.get("unitPrice"), data.get("quantity")
+    vat = plu.get("vatInfo") if type(plu) is dict else None
+    leaves = (
+        data.get("name"),
+        data.get("type"),
+        data.get("discountRate"),
+        price.get("amount") if type(price) is dict else price,
+        quantity.get("amount") if type(quantity) is dict else quantity,
+        quantity.get("unit") if type(quantity) is dict else None,
+        plu.get("name") if type(plu) is dict else plu,
+        plu.get("isDiscountAllowed") if type(plu) is dict else None,
+        vat.get("rate") if type(vat) is dict else vat,
+        # The shapes, so that an object and a bare value never share a key.
+        type(plu),
+        type(price),
+        type(quantity),
+        type(vat),
+    )
+    key = []
+    for leaf in leaves:
+        kind = type(leaf)
+        if kind not in _SCALARS and kind is not type:
+            return None
+        key.append((kind, leaf))
+    return tuple(key)
+
+
+_ITEM_CACHE: dict[_Key, TicketItem] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class TicketItem:
     """One ticket line: a PLU snapshot's VAT rate and discount flag, price, quantity, discount."""
@@ -134,7 +188,25 @@ class TicketItem:
 
     @classmethod
     def from_dict(cls, data: object, what: str = "item") -> TicketItem:
-        """Parse a ticket item; `plu` (for its VAT rate) and `quantity` are required."""
+        """Parse a ticket item; `plu` (for its VAT rate) and `quantity` are required.
+
+        A ticket re-sends every item with each change: an item read before is taken from a
+        bounded cache, keyed on the values (and their JSON types) that make it.
+        """
+        key = _item_key(data)
+        cached = None if key is None else _ITEM_CACHE.get(key)
+        if cached is not None:
+            return cached
+        item = cls._parse(data, what)
+        if key is not None:
+            if len(_ITEM_CACHE) >= ITEM_CACHE_SIZE:
+                _ITEM_CACHE.clear()
+            _ITEM_CACHE[key] = item
+        return item
+
+    @classmethod
+    def _parse(cls, data: object, what: str) -> TicketItem:
+        """Parse a ticket item (see from_dict)."""
         obj = _object(data, what)
         plu = _object(obj.get("plu"), f"{what}.plu")
         raw_vat = plu.get("vatInfo")
@@ -148,10 +220,11 @@ class TicketItem:
                 f"{what}.plu.isDiscountAllowed: expected a boolean, got {type(allowed).__name__}"
             )
         raw_type = obj.get("type")
-        try:
-            item_type = ItemType.POSITIVE if raw_type is None else ItemType(str(raw_type).lower())
-        except ValueError as err:
-            raise PortosParseError(f"{what}.type: unknown item type {_shown(raw_type)}") from err
+        item_type = _ITEM_TYPES.get(raw_type.lower()) if isinstance(raw_type, str) else None
+        if item_type is None:
+            if raw_type is not None:
+                raise PortosParseError(f"{what}.type: unknown item type {_shown(raw_type)}")
+            item_type = ItemType.POSITIVE
         for required in ("unitPrice", "quantity"):
             if obj.get(required) is None:
                 raise PortosParseError(f"{what}.{required}: missing")

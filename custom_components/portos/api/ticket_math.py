@@ -72,6 +72,7 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
+from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -89,6 +90,9 @@ ZERO_PRICE: Final = Decimal("0.00")
 # D5: nothing in a shop comes near this; a bigger number is garbage, not a sale.
 MAX_MAGNITUDE: Final = Decimal("1e12")
 MAX_RATE: Final = Decimal(100)
+
+# Distinct lines remembered (a shop's menu times its usual quantities and discounts).
+ITEM_CACHE_SIZE: Final = 4096
 
 # D7, D9
 PAYMENT_TYPE_UNKNOWN: Final = "unknown"
@@ -178,12 +182,37 @@ def item_math(
 ) -> ItemMath:
     """Compute one item step by step; rates are in percent (0-100), as PORTOS sends them.
 
-    `negative` (D4) turns the three totals into -|total|; unit prices keep their own sign.
+    `negative` (D4) turns the three totals into -|total|; unit prices keep their own sign. Every
+    result is rounded to its documented decimals (an undiscounted unit price is a UnitPrice of
+    6 decimals too), so equal inputs give equal results: a ticket re-sends all its items with each
+    change, and the same lines are computed once.
 
     Raises:
         One of MATH_ERRORS: for numbers far beyond MAX_MAGNITUDE, which money.py never passes.
 
     """
+    return _item_math(
+        unit_price,
+        quantity,
+        vat_rate,
+        ticket_discount_rate,
+        item_discount_rate,
+        discount_allowed,
+        negative,
+    )
+
+
+@lru_cache(maxsize=ITEM_CACHE_SIZE)
+def _item_math(  # noqa: PLR0917 - item_math's arguments, positional for the cache key
+    unit_price: Decimal,
+    quantity: Decimal,
+    vat_rate: Decimal,
+    ticket_discount_rate: Decimal,
+    item_discount_rate: Decimal,
+    discount_allowed: bool,
+    negative: bool,
+) -> ItemMath:
+    """Compute one item (see item_math)."""
     vat = vat_amount(unit_price, vat_rate)
     upiv = unit_price_including_vat(unit_price, vat)
     dt = scaled_rate(ticket_discount_rate)
@@ -193,7 +222,7 @@ def item_math(
         upad = discounted_unit_price(unit_price, de)
         upadiv = discounted_unit_price(upiv, de)
     else:
-        upad, upadiv = unit_price, upiv
+        upad, upadiv = _round(unit_price, UNIT_PRICE_PLACES), upiv
     total = line_total(upiv, quantity)
     after = line_total(upadiv, quantity)
     if negative:
