@@ -12,7 +12,8 @@ Documented (confirmed on the PORTOS page):
 - `dt = round4(ticket.discountRate / 100)`; `di` is the item's `discountRate / 100`; the
   effective rate `de` lies in 0-1, rounded to 4 decimals.
 - When the PLU's `isDiscountAllowed` is false, both after-discount unit prices equal the plain
-  ones (no discount of either kind applies).
+  ones (no discount of either kind applies). Unit prices are `UnitPrice`s: we take the plain net
+  price to 6 decimals there too, a no-op for any price PORTOS stores.
 - Rounding is "mathematical"; the page never names the tie-break.
 
 Reconstructed (the page has a section on it whose formula could not be read):
