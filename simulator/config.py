@@ -30,6 +30,8 @@ class SimulatorConfig:
     demo_interval: float = 3.0
     # Kestrel sends a hub message that spans several 4 KiB buffer segments as several frames.
     ws_fragment_size: int = 4096
+    # Keep tickets, versions, receipt numbers and the license in this file across restarts.
+    state_file: str | None = None
 
 
 def _positive(text: str) -> float:
@@ -119,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="send a hub WebSocket message longer than this as a text frame and continuation "
         "frames of this size, as ASP.NET Core does with large messages; 0 never fragments",
+    )
+    parser.add_argument(
+        "--state-file",
+        default=defaults.state_file,
+        metavar="PATH",
+        help="keep tickets, their versions, receipt numbers and the license in this file across "
+        "restarts, even a kill -9 (sessions and tokens are never kept); without it every start "
+        "is a new, empty shop",
     )
     return parser
 

@@ -10,11 +10,14 @@ from aiohttp import web
 
 from .frames import INTERLEAVE_OPCODES
 from .health import STATUSES
+from .money import LOAD_ITEM, sales_report
 from .problems import validation
 from .rest import json_body, state_of
-from .store import Actor
+from .store import Actor, isoformat, parse_moment
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .state import SimulatorState
 
 LOAD_DEVICE = "P01"
@@ -83,8 +86,7 @@ async def run_load(state: SimulatorState, count: int, rate: float | None) -> flo
         if step == 0:
             ticket_id = state.create_ticket({"name": f"Load {index // 3 + 1}"}, actor)["id"]
         elif step == 1:
-            item = {"name": "Espresso", "unitPrice": 1.5, "quantity": {"amount": 1}}
-            state.update_ticket(ticket_id, {"items": [item]}, actor)
+            state.update_ticket(ticket_id, {"items": [LOAD_ITEM]}, actor)
         else:
             state.close_ticket(ticket_id, actor)
         if rate:
@@ -120,9 +122,7 @@ async def shop_license(request: web.Request) -> web.Response:
     days = body.get("days") if isinstance(body, dict) else None
     if not isinstance(days, int) or isinstance(days, bool):
         raise validation("days", "days must be an integer.")
-    state = state_of(request)
-    state.shop_license.set_days(days)
-    return web.json_response(state.shop_license.to_dict())
+    return web.json_response(state_of(request).set_license_days(days))
 
 
 async def health(request: web.Request) -> web.Response:
@@ -166,6 +166,37 @@ async def summary(request: web.Request) -> web.Response:
     )
 
 
+def _instant(request: web.Request, key: str, *, required: bool) -> datetime | None:
+    """Read an ISO 8601 instant from the query; one without an offset is UTC."""
+    text = request.query.get(key)
+    if text is None:
+        if required:
+            raise validation(key, f"{key} is required: an ISO 8601 instant.")
+        return None
+    try:
+        return parse_moment(text)
+    except ValueError as err:
+        raise validation(key, f"{key} must be an ISO 8601 instant, not {text!r}.") from err
+
+
+async def sales(request: web.Request) -> web.Response:
+    """`GET /_sim/sales?since=<instant>[&until=<instant>]`: the takings, computed by the simulator.
+
+    Tickets closed at or after `since` (and before `until`): their number, the takings by payment
+    category and their sum; and the open tickets' count and value. Amounts are texts with two
+    decimals. `since` is the start of the day the caller means, e.g. Home Assistant's local
+    midnight.
+    """
+    since = _instant(request, "since", required=True)
+    until = _instant(request, "until", required=False)
+    if TYPE_CHECKING:
+        assert since is not None
+    report = sales_report(state_of(request).tickets.values(), since, until)
+    return web.json_response(
+        {"since": isoformat(since), "until": None if until is None else isoformat(until), **report}
+    )
+
+
 def add_routes(app: web.Application) -> None:
     """Register the /_sim/ control routes."""
     app.router.add_post("/_sim/hub/drop", hub_drop)
@@ -177,3 +208,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_sim/license", shop_license)
     app.router.add_post("/_sim/health", health)
     app.router.add_get("/_sim/state", summary)
+    app.router.add_get("/_sim/sales", sales)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from .store import isoformat, utcnow
+from .store import isoformat, parse_moment, utcnow
 
 RENEWAL_DAYS = 365
 FEATURES = (("PORTOS-GASTRO", "Gastro"), ("PORTOS-API", "API access"))
@@ -44,6 +44,25 @@ class LicenseState:
         self.activation_time = now
         self.verification_time = now
         self.set_days(RENEWAL_DAYS)
+
+    def to_record(self) -> dict[str, Any]:
+        """Return what a state file keeps of the license."""
+        return {
+            "shopId": self.shop_id,
+            "days": self.days,
+            "activationTime": isoformat(self.activation_time),
+            "verificationTime": isoformat(self.verification_time),
+            "expirationTime": isoformat(self.expiration_time),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> LicenseState:
+        """Restore a license from a state file's record."""
+        restored = cls(int(record["shopId"]), int(record["days"]))
+        restored.activation_time = parse_moment(record["activationTime"])
+        restored.verification_time = parse_moment(record["verificationTime"])
+        restored.expiration_time = parse_moment(record["expirationTime"])
+        return restored
 
     def to_dict(self) -> dict[str, Any]:
         """Return the license object PORTOS serves and sends with `portos.licence.activated`."""

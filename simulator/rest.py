@@ -143,10 +143,17 @@ async def delete_ticket(request: web.Request) -> web.Response:
 
 
 async def close_ticket(request: web.Request) -> web.Response:
-    """`POST /tickets/{id}/close`: close (pay) a ticket; the body may be empty."""
+    """`POST /tickets/{id}/close`: close (pay) a ticket.
+
+    The body may be empty (paid in cash) or `{"payments": [...]}` (see money.settle).
+    """
     actor = _actor(request)
-    await json_body(request)
-    return web.json_response(state_of(request).close_ticket(request.match_info["id"], actor))
+    body = await json_body(request)
+    if body is not None and not isinstance(body, dict):
+        raise validation("body", "The request body must be a JSON object.")
+    payments = None if body is None else body.get("payments")
+    ticket = state_of(request).close_ticket(request.match_info["id"], actor, payments)
+    return web.json_response(ticket)
 
 
 # --- license and health --------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class Simulator:
             self._demo = asyncio.get_running_loop().create_task(demo.run(), name="portos-sim-demo")
 
     async def stop(self) -> None:
-        """Stop the demo, close hub connections and stop listening."""
+        """Stop the demo, close hub connections, stop listening and close the state file."""
         if self._demo is not None:
             self._demo.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -89,6 +89,9 @@ class Simulator:
             return
         await self.state.hub.close_all()
         await runner.cleanup()
+        if self.state.journal is not None:
+            # Changes made while stopped (tests drive the state directly) open it again.
+            self.state.journal.close()
 
     async def __aenter__(self) -> Self:
         """Start on entering."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 import itertools
@@ -11,6 +10,7 @@ import os
 import time
 from typing import Any
 
+from .money import CURRENCY, settle, to_json_number
 from .problems import ERROR_VERSION_MISMATCH, ProblemError, not_found, validation
 
 MAX_TAKE = 100
@@ -26,6 +26,15 @@ WRITABLE_FIELDS = (
     "currencyLabel",
 )
 _OPERATORS = ("eq", "gt", "gte", "lt", "lte")
+
+
+def json_copy(value: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """Return a deep copy of a JSON value (dicts, lists and scalars), faster than deepcopy."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    return value
 
 
 def utcnow() -> datetime:
@@ -181,7 +190,8 @@ class TicketStore:
         """Start empty."""
         self.tickets: dict[str, dict[str, Any]] = {}
         self._new_id = _ObjectIds()
-        self._receipt_number = itertools.count(1)
+        # The last receipt number given: receipts are numbered on, across restarts too.
+        self.last_receipt = 0
 
     def get(self, ticket_id: str) -> dict[str, Any]:
         """Return a ticket, or raise a 404 problem."""
@@ -218,10 +228,12 @@ class TicketStore:
             "employee": {"userName": actor.user},
             "items": [],
             "discountRate": 0,
-            "currencyLabel": "EUR",
+            "payments": [],
+            "roundingAmount": 0,
+            "currencyLabel": CURRENCY,
             "_v": 1,
         }
-        ticket.update({key: copy.deepcopy(data[key]) for key in WRITABLE_FIELDS if key in data})
+        ticket.update({key: json_copy(data[key]) for key in WRITABLE_FIELDS if key in data})
         self.tickets[ticket["id"]] = ticket
         return ticket
 
@@ -242,14 +254,21 @@ class TicketStore:
         """Change an open ticket's writable fields."""
         data = self._check_body(body, require_name=False)
         ticket = self._writable(ticket_id, data)
-        ticket.update({key: copy.deepcopy(data[key]) for key in WRITABLE_FIELDS if key in data})
+        ticket.update({key: json_copy(data[key]) for key in WRITABLE_FIELDS if key in data})
         ticket["_v"] += 1
         return ticket
 
-    def close(self, ticket_id: str, actor: Actor) -> dict[str, Any]:
-        """Close (pay) an open ticket: closeDate and closeInfo are set."""
+    def close(self, ticket_id: str, actor: Actor, payments: object = None) -> dict[str, Any]:
+        """Close (pay) an open ticket: closeDate, closeInfo, payments and roundingAmount are set.
+
+        `payments` is the close body's list (see money.settle); None pays it all in cash.
+        """
         ticket = self._writable(ticket_id, None)
-        number = next(self._receipt_number)
+        recorded, rounding = settle(ticket, payments)
+        self.last_receipt += 1
+        number = self.last_receipt
+        ticket["payments"] = recorded
+        ticket["roundingAmount"] = to_json_number(rounding)
         ticket["closeDate"] = isoformat(utcnow())
         ticket["closeInfo"] = {
             "deviceName": actor.device,

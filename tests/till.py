@@ -95,9 +95,12 @@ class Till:
         ticket: dict[str, Any] = await self._api("PUT", f"/tickets/{ticket_id}", fields)
         return ticket
 
-    async def close_ticket(self, ticket_id: str) -> dict[str, Any]:
-        """Close (pay) a ticket."""
-        ticket: dict[str, Any] = await self._api("POST", f"/tickets/{ticket_id}/close")
+    async def close_ticket(
+        self, ticket_id: str, payments: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """Close (pay) a ticket: in cash without `payments`, else as they say (see the README)."""
+        body = None if payments is None else {"payments": payments}
+        ticket: dict[str, Any] = await self._api("POST", f"/tickets/{ticket_id}/close", body)
         return ticket
 
     async def delete_ticket(self, ticket_id: str) -> None:
@@ -165,6 +168,13 @@ class Till:
     async def load(self, count: int, rate: float | None = None) -> dict[str, Any]:
         """Make `count` ticket changes at `rate` per second; returns {count, elapsed}."""
         reply: dict[str, Any] = await self._control("load", {"count": count, "rate": rate})
+        return reply
+
+    async def sales(self, since: str, until: str | None = None) -> dict[str, Any]:
+        """Return the simulator's own takings since an ISO 8601 instant (and before `until`)."""
+        query = {"since": since} if until is None else {"since": since, "until": until}
+        async with self._session.get(f"{self.url}/_sim/sales", params=query) as response:
+            reply: dict[str, Any] = await self._json(response)
         return reply
 
     async def state(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ FLAGS = (
     "--demo",
     "--demo-interval",
     "--ws-fragment-size",
+    "--state-file",
 )
 
 
@@ -46,6 +47,7 @@ def test_help_lists_every_flag_with_its_default(capsys: pytest.CaptureFixture[st
     for flag in FLAGS:
         assert flag in text
     assert "0 never fragments" in text
+    assert "even a kill -9" in text
     for default in (
         "(default: 127.0.0.1)",
         "(default: 3000)",
@@ -60,6 +62,7 @@ def test_help_lists_every_flag_with_its_default(capsys: pytest.CaptureFixture[st
         "(default: False)",
         "(default: 3.0)",
         "(default: 4096)",
+        "(default: None)",
     ):
         assert default in text
 
@@ -86,6 +89,7 @@ def test_every_flag() -> None:
             "--demo",
             "--demo-interval=0.5",
             "--ws-fragment-size=0",
+            "--state-file=/var/lib/portos/shop.jsonl",
         ]
     )
     assert config == SimulatorConfig(
@@ -102,6 +106,7 @@ def test_every_flag() -> None:
         demo=True,
         demo_interval=0.5,
         ws_fragment_size=0,
+        state_file="/var/lib/portos/shop.jsonl",
     )
 
 

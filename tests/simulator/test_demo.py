@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 import random
 from typing import TYPE_CHECKING
 
 from simulator.config import SimulatorConfig
-from simulator.demo import DEVICES, MENU, TABLES, DemoDay
+from simulator.demo import DEVICES, TABLES, DemoDay
+from simulator.money import MENU, NO_PAYMENTS_KEY, sales_report
 from simulator.state import SimulatorState
 from tests.simulator.hubclient import HubClient, login
 
@@ -38,19 +40,48 @@ def test_seed_starts_mid_day() -> None:
 
 
 def test_a_day_has_every_kind_of_change() -> None:
-    """Many steps open, add, close and delete; a table never has two open tickets."""
+    """Many steps open, add, take back, close and delete; a table never has two open tickets."""
     state = SimulatorState(SimulatorConfig())
     demo = DemoDay(state, 1.0, _rng(7))
     demo.seed()
     kinds = Counter(demo.step() for _ in range(400))
-    assert {"open", "add", "close", "delete"} <= set(kinds)
+    assert {"open", "add", "storno", "close", "delete"} <= set(kinds)
     assert demo.actions == 400
     names = _open_names(state)
     assert len(names) == len(set(names))
-    menu = {name for name, _, _ in MENU}
+    menu = {plu.name for plu in MENU}
     for ticket in state.tickets.values():
         assert ticket["originDeviceName"] in DEVICES
-        assert {item["name"] for item in ticket["items"]} <= menu
+        assert {item["plu"]["name"] for item in ticket["items"]} <= menu
+
+
+def test_a_day_sells_real_things() -> None:
+    """A long day has every kind of line, discount and payment the issue asks for."""
+    state = SimulatorState(SimulatorConfig())
+    demo = DemoDay(state, 1.0, _rng(11))
+    demo.seed()
+    for _ in range(2000):
+        demo.step()
+    tickets = list(state.tickets.values())
+    items = [item for ticket in tickets for item in ticket["items"]]
+    assert {item["type"] for item in items} == {"Positive", "Negative"}
+    assert {item["plu"]["vatInfo"]["rate"] for item in items} == {23, 19, 5, None}
+    assert {item["quantity"]["unit"] for item in items} == {"ks", "l", "kg"}
+    assert any(not float(item["quantity"]["amount"]).is_integer() for item in items)
+    assert {item["discountRate"] for item in items} == {0, 10, 20}
+    assert any(not item["plu"]["isDiscountAllowed"] and item["discountRate"] for item in items)
+    assert {ticket["discountRate"] for ticket in tickets} == {0, 10, 100}
+    closed = [ticket for ticket in tickets if ticket["closeDate"] is not None]
+    layouts = Counter(
+        tuple(p["paymentType"]["category"] for p in ticket["payments"]) for ticket in closed
+    )
+    assert {("Cash",), ("Card",), ("Card", "Cash"), ("MealVoucher", "Card")} <= set(layouts)
+    roundings = {ticket["roundingAmount"] for ticket in closed}
+    assert {-0.02, -0.01, 0, 0.01, 0.02} <= roundings
+    report = sales_report(tickets, datetime.min.replace(tzinfo=UTC), None)
+    assert report["closed"] == len(closed)
+    assert set(report["takings"]) == {"cash", "card", "mealvoucher"}
+    assert NO_PAYMENTS_KEY not in report["takings"]
 
 
 def test_full_house() -> None:

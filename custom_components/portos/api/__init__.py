@@ -33,14 +33,18 @@ from .models import (
     Ticket,
     UserIdentity,
 )
+from .money import ItemType, Payment, TicketItem, TicketMoney, TicketSale, ticket_money
+from .ticket_math import CASH_KEY, PAYMENT_TYPE_UNKNOWN
 from .tickets import TicketChange, TicketTracker, VersionLog
 
 __all__ = [
     "ACTION_ACTIVATED",
+    "CASH_KEY",
     "DEFAULT_DEVICE_NAME",
     "EVENT_LICENSE_ACTIVATED",
     "EVENT_RESOURCES_CHANGED",
     "LICENSE_RESOURCE",
+    "PAYMENT_TYPE_UNKNOWN",
     "TICKETS",
     "AuthResult",
     "Dropped",
@@ -49,10 +53,12 @@ __all__ = [
     "HealthEntry",
     "HealthStatus",
     "HubStats",
+    "ItemType",
     "License",
     "LicenseFeature",
     "Notification",
     "NotificationSender",
+    "Payment",
     "PortosAuthenticationError",
     "PortosClient",
     "PortosConnectionError",
@@ -71,7 +77,11 @@ __all__ = [
     "SubscriptionResource",
     "Ticket",
     "TicketChange",
+    "TicketItem",
+    "TicketMoney",
+    "TicketSale",
     "TicketTracker",
     "UserIdentity",
     "VersionLog",
+    "ticket_money",
 ]

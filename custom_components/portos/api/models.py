@@ -12,6 +12,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from .exceptions import PortosParseError
+from .money import TicketMoney, ticket_money
 
 EVENT_RESOURCES_CHANGED = "portos.resources.changed"
 EVENT_LICENSE_ACTIVATED = "portos.licence.activated"
@@ -263,7 +264,13 @@ class Health:
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """The ticket fields the integration uses. Open ⇔ closeDate and closeInfo are both null."""
+    """The ticket fields the integration uses. Open ⇔ closeDate and closeInfo are both null.
+
+    `money` holds the ticket's figures (see TicketMoney), computed from the parsed object when
+    first asked for (most notifications never need them). It is None when they could not be read,
+    and `money_error` then says why: the ticket still counts as open or closed, only its money is
+    unknown. `raw` is the object as received; a Ticket built by hand without it has neither.
+    """
 
     id: str
     name: str | None
@@ -272,6 +279,33 @@ class Ticket:
     close_date: datetime | None
     closed: bool
     origin_device_name: str | None
+    raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    _money: TicketMoney | PortosParseError | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    @property
+    def money(self) -> TicketMoney | None:
+        """Return the ticket's money figures; None when they could not be read."""
+        result = self._money_result()
+        return result if isinstance(result, TicketMoney) else None
+
+    @property
+    def money_error(self) -> PortosParseError | None:
+        """Return why the ticket's money could not be read; None when it could."""
+        result = self._money_result()
+        return result if isinstance(result, PortosParseError) else None
+
+    def _money_result(self) -> TicketMoney | PortosParseError | None:
+        """Compute the money once, from the object the ticket was parsed from."""
+        if self._money is None and self.raw is not None:
+            try:
+                result: TicketMoney | PortosParseError = ticket_money(self.raw, closed=self.closed)
+            except PortosParseError as err:
+                result = err
+            # Frozen for its fields; this cache is not one of them.
+            object.__setattr__(self, "_money", result)
+        return self._money
 
     @classmethod
     def from_dict(cls, data: object) -> Ticket:
@@ -289,6 +323,7 @@ class Ticket:
             close_date=close_date,
             closed=close_date is not None or obj.get("closeInfo") is not None,
             origin_device_name=_opt_str(obj, "originDeviceName", "ticket"),
+            raw=obj,
         )
 
 
