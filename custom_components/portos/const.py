@@ -35,6 +35,8 @@ ATTR_USER: Final = "user"
 ATTR_DEVICE: Final = "device"
 ATTR_CREATED_AT: Final = "created_at"
 ATTR_RESOURCES: Final = "resources"
+ATTR_TOTAL: Final = "total"
+ATTR_CURRENCY: Final = "currency"
 
 # Actions as the integration names them (the hub's 1/2/3, a close split out, the license's one).
 ACTION_CREATED: Final = "created"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -39,20 +40,24 @@ from .api import (
     PortosHub,
     PortosLicenseExpiredError,
     PortosWrongDeviceTypeError,
+    ResourceChangedPayload,
     Subscription,
     SubscriptionResource,
+    Ticket,
     TicketTracker,
 )
 from .api.log_once import LogOnce
 from .const import (
     ATTR_ACTION,
     ATTR_CREATED_AT,
+    ATTR_CURRENCY,
     ATTR_DEVICE,
     ATTR_DEVICE_ID,
     ATTR_EVENT,
     ATTR_RESOURCE,
     ATTR_RESOURCE_ID,
     ATTR_RESOURCES,
+    ATTR_TOTAL,
     ATTR_USER,
     ATTR_VERSION,
     CONF_DEVICE_NAME,
@@ -73,15 +78,20 @@ from .const import (
 from .license import async_delete_license_issue, async_update_license_issue
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
 
 type PortosConfigEntry = ConfigEntry[PortosCoordinator]
 
+_CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True, slots=True)
 class PortosData:
-    """What the entities show; counts are None until a REST snapshot has succeeded."""
+    """What the entities show; ticket figures are None until a REST snapshot has succeeded.
+
+    Money is in `currency`: the tickets' own, else Home Assistant's configured currency.
+    """
 
     open_tickets: int | None
     tickets_closed_today: int | None
@@ -89,6 +99,11 @@ class PortosData:
     shop_license: License
     health: Health
     hub_connected: bool
+    currency: str
+    sales_today: Decimal | None = None
+    sales_by_payment_type: Mapping[str, Decimal] = field(default_factory=dict)
+    open_tickets_value: Decimal | None = None
+    average_ticket_today: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -103,6 +118,9 @@ class PortosCounters:
     unsubscribed: int = 0
     resyncs: int = 0
     by_event: dict[str, int] = field(default_factory=dict)
+    # Tickets whose money could not be read, and whose payments differ from our computed total.
+    money_unreadable: int = 0
+    money_mismatch: int = 0
 
 
 class PortosCoordinator(DataUpdateCoordinator[PortosData]):
@@ -314,10 +332,13 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         except BaseException:
             self.tracker.cancel_resync()
             raise
+        self._check_money(tickets)
+        self._check_money(closed)
         current = self.tracker.finish_resync(
             day,
             {t.id: t.version for t in tickets if not t.closed},
             {t.id: t.version for t in closed},
+            {t.id: t for t in (*closed, *tickets)},
         )
         self.counters.resyncs += 1
         # Local midnight passed during the requests: the closed list was yesterday's, so the
@@ -341,15 +362,53 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         if TYPE_CHECKING:
             assert self._license is not None
             assert self._health is not None
-        synced = self.tracker.synced
-        return PortosData(
-            open_tickets=self.tracker.open_count if synced else None,
-            tickets_closed_today=self.tracker.closed_today if synced else None,
+        tracker = self.tracker
+        data = PortosData(
+            open_tickets=None,
+            tickets_closed_today=None,
             closed_since=dt_util.start_of_local_day(),
             shop_license=self._license,
             health=self._health,
             hub_connected=self._hub_connected,
+            currency=tracker.currency or self.hass.config.currency,
         )
+        if not tracker.synced:
+            return data
+        sales = tracker.sales_today
+        valued = tracker.valued_closed_today
+        return replace(
+            data,
+            open_tickets=tracker.open_count,
+            tickets_closed_today=tracker.closed_today,
+            sales_today=sales,
+            sales_by_payment_type=tracker.sales_by_payment_type,
+            open_tickets_value=tracker.open_value,
+            average_ticket_today=(sales / valued).quantize(_CENT, ROUND_HALF_UP)
+            if valued
+            else None,
+        )
+
+    def _check_money(self, tickets: Iterable[Ticket]) -> None:
+        """Count and log (once per kind) tickets whose money is unreadable or does not add up."""
+        for ticket in tickets:
+            if (error := ticket.money_error) is not None:
+                self.counters.money_unreadable += 1
+                self._log_once(
+                    "money_unreadable",
+                    "Leaving PORTOS ticket %s out of the sales figures: %s",
+                    ticket.id,
+                    error,
+                )
+            elif (money := ticket.money) is not None and money.mismatch:
+                self.counters.money_mismatch += 1
+                self._log_once(
+                    "money_mismatch",
+                    "PORTOS ticket %s was paid %s, %s more than its items add up to by our "
+                    "reading of the PORTOS ticket maths; sales count what was paid",
+                    ticket.id,
+                    money.paid,
+                    money.mismatch,
+                )
 
     @callback
     def _async_publish(self) -> None:
@@ -399,6 +458,8 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         if routed.license is not None:
             self._license = routed.license
             async_update_license_issue(self.hass, self.shop_id, routed.license)
+        if routed.tickets_changed and (ticket := _changed_ticket(notification)) is not None:
+            self._check_money((ticket,))
         if routed.tickets_changed or routed.license is not None:
             self._async_publish()
         if routed.dropped is Dropped.STALE:
@@ -428,4 +489,12 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             ATTR_DEVICE: event.device,
             ATTR_CREATED_AT: event.created_at.isoformat(),
             ATTR_RESOURCES: event.resources,
+            ATTR_TOTAL: None if event.total is None else float(event.total),
+            ATTR_CURRENCY: event.currency,
         }
+
+
+def _changed_ticket(notification: Notification) -> Ticket | None:
+    """Return the ticket a resource-changed notification carries, if any."""
+    payload = notification.payload
+    return payload.ticket if isinstance(payload, ResourceChangedPayload) else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -20,6 +20,7 @@ from .license import LICENSE_EXPIRED, LICENSE_EXPIRING, LICENSE_VALID, license_s
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
+    from decimal import Decimal
 
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -32,10 +33,19 @@ PARALLEL_UPDATES = 0
 
 @dataclass(frozen=True, kw_only=True)
 class PortosSensorEntityDescription(SensorEntityDescription):
-    """Describes a PORTOS sensor and how it reads the coordinator's data."""
+    """Describes a PORTOS sensor and how it reads the coordinator's data.
 
-    value_fn: Callable[[PortosData], StateType | datetime]
+    A monetary sensor's unit is the shop's currency, known only from its data.
+    """
+
+    value_fn: Callable[[PortosData], StateType | Decimal | datetime]
     last_reset_fn: Callable[[PortosData], datetime | None] = lambda _: None
+    attributes_fn: Callable[[PortosData], dict[str, Any] | None] = lambda _: None
+
+
+def _by_payment_type(data: PortosData) -> dict[str, Any]:
+    """Return today's takings by payment type (cash, card, ...) as attributes."""
+    return {key: float(amount) for key, amount in sorted(data.sales_by_payment_type.items())}
 
 
 SENSORS: Final[tuple[PortosSensorEntityDescription, ...]] = (
@@ -52,6 +62,31 @@ SENSORS: Final[tuple[PortosSensorEntityDescription, ...]] = (
         state_class=SensorStateClass.TOTAL,
         value_fn=lambda data: data.tickets_closed_today,
         last_reset_fn=lambda data: data.closed_since,
+    ),
+    PortosSensorEntityDescription(
+        key="sales_today",
+        translation_key="sales_today",
+        device_class=SensorDeviceClass.MONETARY,
+        # What closed tickets took since local midnight: a daily total, like the count.
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda data: data.sales_today,
+        last_reset_fn=lambda data: data.closed_since,
+        attributes_fn=_by_payment_type,
+    ),
+    PortosSensorEntityDescription(
+        key="open_tickets_value",
+        translation_key="open_tickets_value",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=lambda data: data.open_tickets_value,
+    ),
+    PortosSensorEntityDescription(
+        key="average_ticket_today",
+        translation_key="average_ticket_today",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=lambda data: data.average_ticket_today,
     ),
     PortosSensorEntityDescription(
         key="license_status",
@@ -93,9 +128,21 @@ class PortosSensorEntity(PortosEntity, SensorEntity):
     entity_description: PortosSensorEntityDescription
 
     @property
-    def native_value(self) -> StateType | datetime:
+    def native_value(self) -> StateType | Decimal | datetime:
         """Return the sensor's value."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Return the shop's currency for money, else the description's unit."""
+        if self.entity_description.device_class is SensorDeviceClass.MONETARY:
+            return self.coordinator.data.currency
+        return super().native_unit_of_measurement
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the description's attributes (today's takings by payment type)."""
+        return self.entity_description.attributes_fn(self.coordinator.data)
 
     @property
     def last_reset(self) -> datetime | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 import pytest
 
 import custom_components.portos  # noqa: F401  (the package must import on its own)
-from custom_components.portos.api import ResourceAction
+from custom_components.portos.api import ResourceAction, Ticket
 from custom_components.portos.api.tickets import TicketChange, TicketTracker, VersionLog
 
 CREATED = ResourceAction.CREATED
@@ -327,3 +329,105 @@ def test_unseen_close_counts_by_its_date(tracker: TicketTracker) -> None:
     assert tracker.apply(UPDATED, "u2", 5, closed=True, closed_on=earlier) is TicketChange.CLOSED
     assert tracker.apply(UPDATED, "u3", 5, closed=True) is TicketChange.CLOSED
     assert tracker.closed_today == 1
+
+
+# --- money ------------------------------------------------------------------------------------
+
+
+def priced(
+    ticket_id: str,
+    version: int,
+    gross: str,
+    *,
+    closed: bool = False,
+    payments: list[tuple[str, str]] | None = None,
+) -> Ticket:
+    """Return a ticket of one item worth `gross` (0 % VAT), closed with payments when asked."""
+    obj: dict[str, Any] = {
+        "id": ticket_id,
+        "_v": version,
+        "currencyLabel": "EUR",
+        "items": [
+            {
+                "plu": {"vatInfo": {"rate": 0}, "isDiscountAllowed": True},
+                "unitPrice": {"amount": gross},
+                "quantity": {"amount": 1},
+            }
+        ],
+        "closeDate": f"{DAY.isoformat()}T12:00:00Z" if closed else None,
+        "payments": [
+            {"amount": amount, "paymentType": {"category": category}}
+            for category, amount in payments or []
+        ],
+    }
+    return Ticket.from_dict(obj)
+
+
+def test_money_follows_the_tickets(tracker: TicketTracker) -> None:
+    """Open tickets are valued as they change; a close moves the ticket to today's takings."""
+    tracker.apply(CREATED, "t1", 1, closed=False, ticket=priced("t1", 1, "4.50"))
+    tracker.apply(CREATED, "t2", 1, closed=False, ticket=priced("t2", 1, "3.00"))
+    assert tracker.open_value == Decimal("7.50")
+    assert tracker.currency == "EUR"
+    tracker.apply(UPDATED, "t1", 2, closed=False, ticket=priced("t1", 2, "9.00"))
+    assert tracker.open_value == Decimal("12.00")
+    paid = priced("t1", 3, "9.00", closed=True, payments=[("cash", "5.00"), ("card", "4.00")])
+    assert tracker.apply(UPDATED, "t1", 3, closed=True, closed_on=DAY, ticket=paid)
+    assert tracker.open_value == Decimal("3.00")
+    assert tracker.sales_today == Decimal("9.00")
+    assert tracker.sales_by_payment_type == {"cash": Decimal("5.00"), "card": Decimal("4.00")}
+    assert tracker.valued_closed_today == 1
+    # A stale or duplicated close changes nothing; a delete drops the open ticket's value.
+    assert tracker.apply(UPDATED, "t1", 3, closed=True, closed_on=DAY, ticket=paid) is None
+    tracker.apply(DELETED, "t2", 2, closed=False, ticket=priced("t2", 2, "3.00"))
+    assert (tracker.open_value, tracker.sales_today) == (Decimal(0), Decimal("9.00"))
+
+
+def test_takings_are_counted_once_and_follow_the_latest_version(tracker: TicketTracker) -> None:
+    """A close listed by a snapshot and pushed too is one take; a later change replaces it."""
+    first = priced("t1", 2, "6.00", closed=True, payments=[("cash", "6.00")])
+    tracker.resync(DAY, {}, {"t1": 2}, {"t1": first})
+    assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY, ticket=first)
+    assert tracker.sales_today == Decimal("6.00")
+    corrected = priced("t1", 3, "6.00", closed=True, payments=[("card", "6.00")])
+    assert tracker.apply(UPDATED, "t1", 3, closed=True, closed_on=DAY, ticket=corrected)
+    assert tracker.sales_by_payment_type == {"card": Decimal("6.00")}
+    # Reopened by the server: no longer a take, an open ticket again.
+    tracker.apply(UPDATED, "t1", 4, closed=False, ticket=priced("t1", 4, "6.00"))
+    assert (tracker.sales_today, tracker.open_value) == (Decimal(0), Decimal("6.00"))
+    assert tracker.sales_by_payment_type == {}
+
+
+def test_unreadable_money_is_counted_not_summed(tracker: TicketTracker) -> None:
+    """A ticket whose money cannot be read still counts; the figures leave it out and say so."""
+    bad = Ticket.from_dict({"id": "t1", "_v": 1, "items": [{"plu": None}]})
+    assert bad.money is None
+    tracker.apply(CREATED, "t1", 1, closed=False, ticket=bad)
+    tracker.apply(CREATED, "t2", 1, closed=False, ticket=priced("t2", 1, "2.00"))
+    assert (tracker.open_count, tracker.open_value, tracker.unvalued) == (2, Decimal("2.00"), 1)
+    tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=DAY)
+    assert (tracker.closed_today, tracker.valued_closed_today, tracker.unvalued) == (1, 0, 1)
+
+
+def test_takings_restart_at_midnight(tracker: TicketTracker, clock: Clock) -> None:
+    """Today's takings start from zero on a new local day; open tickets keep their value."""
+    tracker.apply(CREATED, "t1", 1, closed=False, ticket=priced("t1", 1, "5.00"))
+    paid = priced("t2", 1, "7.00", closed=True, payments=[("cash", "7.00")])
+    tracker.apply(CREATED, "t2", 1, closed=True, closed_on=DAY, ticket=paid)
+    assert tracker.sales_today == Decimal("7.00")
+    clock.today += timedelta(days=1)
+    assert (tracker.sales_today, tracker.valued_closed_today) == (Decimal(0), 0)
+    assert tracker.open_value == Decimal("5.00")
+
+
+def test_a_resync_replaces_the_figures(tracker: TicketTracker) -> None:
+    """The snapshot's tickets are the figures; a close pushed while it was read is replayed."""
+    tracker.apply(CREATED, "t9", 1, closed=False, ticket=priced("t9", 1, "99.00"))
+    tracker.begin_resync()
+    paid = priced("t2", 2, "4.00", closed=True, payments=[("card", "4.00")])
+    tracker.apply(UPDATED, "t2", 2, closed=True, closed_on=DAY, ticket=paid)
+    snapshot = {"t1": priced("t1", 1, "3.00"), "t2": priced("t2", 1, "4.00")}
+    tracker.finish_resync(DAY, {"t1": 1, "t2": 1}, {}, snapshot)
+    assert tracker.open_value == Decimal("3.00")
+    assert tracker.sales_today == Decimal("4.00")
+    assert tracker.sales_by_payment_type == {"card": Decimal("4.00")}

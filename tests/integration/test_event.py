@@ -25,12 +25,14 @@ from custom_components.portos.api import PortosEvent
 from custom_components.portos.const import (
     ATTR_ACTION,
     ATTR_CREATED_AT,
+    ATTR_CURRENCY,
     ATTR_DEVICE,
     ATTR_DEVICE_ID,
     ATTR_EVENT,
     ATTR_RESOURCE,
     ATTR_RESOURCE_ID,
     ATTR_RESOURCES,
+    ATTR_TOTAL,
     ATTR_USER,
     ATTR_VERSION,
     CONF_EVENT_DETAIL,
@@ -59,6 +61,8 @@ EVENT_KEYS = {
     ATTR_DEVICE,
     ATTR_CREATED_AT,
     ATTR_RESOURCES,
+    ATTR_TOTAL,
+    ATTR_CURRENCY,
 }
 ATTRIBUTE_KEYS = (ATTR_EVENT_TYPE, ATTR_RESOURCE_ID, ATTR_VERSION, ATTR_USER, ATTR_DEVICE, "name")
 

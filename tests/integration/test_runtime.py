@@ -59,6 +59,8 @@ EVENT_KEYS = {
     "device",
     "created_at",
     "resources",
+    "total",
+    "currency",
 }
 
 

@@ -24,6 +24,7 @@ from .tickets import VersionLog
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from datetime import date, datetime
+    from decimal import Decimal
 
     from .models import Notification
     from .tickets import TicketTracker
@@ -46,7 +47,9 @@ class PortosEvent:
     """One PORTOS change, classified: what the bus event, event entities and triggers get.
 
     `action` is created, updated, closed (tickets only), deleted, or activated (the license);
-    `resources` holds the changed objects in summary form or as the server sent them.
+    `resources` holds the changed objects in summary form or as the server sent them. For a
+    ticket, `total` is what it took once closed, else what it is worth, in `currency` (None when
+    its money cannot be read, and for other resources).
     """
 
     event: str
@@ -58,6 +61,8 @@ class PortosEvent:
     device: str | None
     created_at: datetime
     resources: list[dict[str, Any]]
+    total: Decimal | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +112,8 @@ class EventRouter:
         resource = payload.resource
         version = payload.info.version
         tickets_changed = False
+        ticket = payload.ticket
         if resource == TICKETS:
-            ticket = payload.ticket
             if version is None and ticket is not None:
                 version = ticket.version
             close_date = None if ticket is None else ticket.close_date
@@ -118,6 +123,7 @@ class EventRouter:
                 version,
                 closed=ticket is not None and ticket.closed,
                 closed_on=None if close_date is None else self._local_date(close_date),
+                ticket=ticket,
             )
             if change is None:
                 return Routed(dropped=Dropped.STALE)
@@ -133,6 +139,7 @@ class EventRouter:
             # Tickets are always subscribed for the counts, but only chosen resources fire events.
             return Routed(dropped=Dropped.UNSUBSCRIBED, tickets_changed=tickets_changed)
         user = payload.user
+        money = None if ticket is None else ticket.money
         event = PortosEvent(
             event=notification.event,
             resource=resource,
@@ -146,6 +153,8 @@ class EventRouter:
                 dict(obj) if self._full_detail else resource_summary(resource, obj)
                 for obj in payload.resources
             ],
+            total=None if money is None else money.take if money.closed else money.open_value,
+            currency=None if money is None else money.currency,
         )
         return Routed(event=event, tickets_changed=tickets_changed)
 
