@@ -11,6 +11,7 @@ from homeassistant.const import CONF_VERIFY_SSL, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -194,12 +195,12 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         )
         self.event_detail: str = entry.options.get(CONF_EVENT_DETAIL, DEFAULT_EVENT_DETAIL)
         self.hub = PortosHub(
+            async_get_clientsession(hass, entry.data.get(CONF_VERIFY_SSL, True)),
             client.hub_url,
             client.get_token,
             on_notification=self._async_handle_notification,
             on_connection_change=self._async_handle_connection_change,
             on_error=self._async_handle_hub_error,
-            verify_ssl=entry.data.get(CONF_VERIFY_SSL, True),
         )
         self.tracker = TicketTracker(lambda: dt_util.now().date())
         self.counters = PortosCounters()
