@@ -12,7 +12,7 @@ memory (RSS after the round, peak VmHWM). Then it kills the simulator, keeps it 
 again on the same port (a wiped restart: no tickets, no sessions), makes a few ticket changes
 over REST and prints how long Home Assistant took to show the server's counts. With
 `--profile`, one more round at 1,000/s runs under cProfile in the Home Assistant process and
-its top lines are printed.
+its top lines are printed (and the bare hub's, when it runs).
 
 Run from the repository root: `.venv/bin/python -m bench.hub_latency` (see bench/README.md).
 """
@@ -270,17 +270,20 @@ async def _measure(
     async with aiohttp.ClientSession() as session:
         for level in levels:
             await run_level(session, url, receivers, simulator.pid, level)
+        profiled = [r for r in receivers if r.name in {"hub", "ha"}]
+        if args.profile and profiled:
+            for receiver in profiled:
+                await receiver.send({"cmd": "profile", "on": True})
+            await run_level(session, url, receivers, simulator.pid, ("profiled", 1_000, 5_000))
+            for receiver in profiled:
+                await receiver.send({"cmd": "profile", "on": False})
+                profile = await receiver.read()
+                print(f"\nprofile of the {receiver.name} process over the profiled round:")
+                for block in profile["profile"]:
+                    print(block)
         ha = next((r for r in receivers if r.name == "ha"), None)
         if ha is None:
             return simulator
-        if args.profile:
-            await ha.send({"cmd": "profile", "on": True})
-            await run_level(session, url, receivers, simulator.pid, ("profiled", 1_000, 5_000))
-            await ha.send({"cmd": "profile", "on": False})
-            profile = await ha.read()
-            print("\nprofile of the Home Assistant process over the profiled round:")
-            for block in profile["profile"]:
-                print(block)
         if args.outages:
             print("\nrecovery after a restart (wall clock, from the server's first answer):")
         for outage in args.outages:

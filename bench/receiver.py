@@ -226,6 +226,7 @@ async def run_ha(url: str) -> None:
 async def _run_ha(url: str, shop_id: str, receiver: Receiver) -> None:
     """Set the entry up in a fresh Home Assistant and serve commands."""
     from homeassistant import loader  # noqa: PLC0415
+    from homeassistant.core import callback  # noqa: PLC0415
     from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
     from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
         MockConfigEntry,
@@ -251,6 +252,9 @@ async def _run_ha(url: str, shop_id: str, receiver: Receiver) -> None:
         )
         entry.add_to_hass(hass)
 
+        # A callback runs on the event loop, as an automation's event trigger does; a plain
+        # function would be run in the executor for every event.
+        @callback
         def on_event(event: Event) -> None:
             data = event.data
             if data["resource"] == TICKETS:
