@@ -260,7 +260,10 @@ class PortosHub:
                     conn = await self._connect(force_new)
                 except PortosAuthenticationError as err:
                     failures += 1
-                    self._record_error(err, report=force_new, first=failures == 1)
+                    # Logged at debug only: a first refusal is routine (a restarted server forgot
+                    # our token) and fixed by the fresh login below; a fresh token refused too
+                    # goes to on_error, whose handler tells the user (reauth).
+                    self._record_error(err, report=force_new, first=False)
                     if not force_new:
                         # The server forgot or refused our token (a restarted PORTOS forgets
                         # them all): log in again now, not after a backoff step.
