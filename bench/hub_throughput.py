@@ -102,7 +102,9 @@ async def run(count: int, rate: float, rounds: int) -> int:
     try:
         async with aiohttp.ClientSession() as session:
             client = PortosClient(session, simulator.url, "admin", "portos")
-            hub = PortosHub(client.hub_url, client.get_token, on_notification=on_notification)
+            hub = PortosHub(
+                session, client.hub_url, client.get_token, on_notification=on_notification
+            )
             await hub.subscribe(
                 Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource(TICKETS),))
             )
@@ -137,7 +139,7 @@ async def run(count: int, rate: float, rounds: int) -> int:
         f"(growth {(rss_after - rss_connected) / 1024:+.1f} MiB), after stop "
         f"{rss_end / 1024:.1f} MiB, peak VmHWM {rss_kib('VmHWM') / 1024:.1f} MiB"
     )
-    # Executor threads idle out on their own; the hub's signalrcore threads must be gone.
+    # Executor threads idle out on their own; the hub starts none.
     left = sorted(t.name for t in threading.enumerate() if t is not threading.main_thread())
     print(f"threads: {threads_before} before, {threading.active_count()} after stop {left}")
     lost = sum(r.sent - r.unique for r in results)

@@ -30,6 +30,12 @@ def describe_machine() -> str:
     )
 
 
+def load_average() -> str:
+    """Return the 1, 5 and 15 minute load averages (other work on a shared machine)."""
+    loadavg = Path("/proc/loadavg")
+    return " ".join(loadavg.read_text().split()[:3]) if loadavg.is_file() else "unknown"
+
+
 def rss_kib(field: str = "VmRSS") -> int:
     """Return this process's resident set size (or another /proc/self/status field) in KiB."""
     status = Path("/proc/self/status")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 LOAD_DEVICE = "P01"
 _MAX_LOAD = 1_000_000
 _YIELD_EVERY = 50
+_HUB_MODE_KEYS = ("negotiate_version", "websocket_token", "handshake_error")
 
 
 async def hub_drop(request: web.Request) -> web.Response:
@@ -40,6 +41,41 @@ async def hub_resume(request: web.Request) -> web.Response:
     """Accept new hub connections again."""
     state_of(request).hub.paused = False
     return web.json_response({"paused": False})
+
+
+async def hub_mode(request: web.Request) -> web.Response:
+    """Play another kind of hub server; each given key changes one trait, the reply shows all.
+
+    `negotiate_version` (0 or 1): the highest negotiate version answered (0: an older server).
+    `websocket_token` ("any" or "query"): where the WebSocket upgrade takes the token from.
+    `handshake_error` (text or null): answer every handshake with this error.
+    """
+    body = await json_body(request)
+    if not isinstance(body, dict) or not set(body) <= set(_HUB_MODE_KEYS):
+        raise validation("body", f"Expected an object with some of {', '.join(_HUB_MODE_KEYS)}.")
+    hub = state_of(request).hub
+    if "negotiate_version" in body:
+        version = body["negotiate_version"]
+        if version not in (0, 1) or isinstance(version, bool):
+            raise validation("negotiate_version", "negotiate_version must be 0 or 1.")
+        hub.max_negotiate_version = version
+    if "websocket_token" in body:
+        where = body["websocket_token"]
+        if where not in ("any", "query"):
+            raise validation("websocket_token", 'websocket_token must be "any" or "query".')
+        hub.websocket_token_in_query_only = where == "query"
+    if "handshake_error" in body:
+        error = body["handshake_error"]
+        if error is not None and (not isinstance(error, str) or not error):
+            raise validation("handshake_error", "handshake_error must be a text or null.")
+        hub.handshake_error = error
+    return web.json_response(
+        {
+            "negotiate_version": hub.max_negotiate_version,
+            "websocket_token": "query" if hub.websocket_token_in_query_only else "any",
+            "handshake_error": hub.handshake_error,
+        }
+    )
 
 
 async def tokens_expire(request: web.Request) -> web.Response:
@@ -202,6 +238,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_sim/hub/drop", hub_drop)
     app.router.add_post("/_sim/hub/pause", hub_pause)
     app.router.add_post("/_sim/hub/resume", hub_resume)
+    app.router.add_post("/_sim/hub/mode", hub_mode)
     app.router.add_post("/_sim/tokens/expire", tokens_expire)
     app.router.add_post("/_sim/emit", emit)
     app.router.add_post("/_sim/load", load)

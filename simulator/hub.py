@@ -276,6 +276,12 @@ class Hub:
         self._pending: dict[str, HubConnection] = {}
         self.paused = False
         self.stats = HubStats()
+        # Set by /_sim/hub/mode, to play servers unlike ASP.NET Core's defaults: one that only
+        # speaks negotiate version 0, one whose WebSocket takes the token only from the
+        # access_token query (as behind a proxy that drops the header), one refusing handshakes.
+        self.max_negotiate_version = 1
+        self.websocket_token_in_query_only = False
+        self.handshake_error: str | None = None
 
     # --- HTTP side ---
 
@@ -295,7 +301,7 @@ class Hub:
             requested = int(request.query.get("negotiateVersion", "0"))
         except ValueError:
             requested = 0
-        version = 1 if requested >= 1 else 0
+        version = 1 if requested >= 1 and self.max_negotiate_version >= 1 else 0
         connection_id = secrets.token_urlsafe(16)
         token = secrets.token_urlsafe(16) if version else connection_id
         now = time.monotonic()
@@ -313,7 +319,10 @@ class Hub:
         if self.paused:
             return web.Response(status=503, text="The hub is paused.")
         try:
-            session = self._auth.authenticate_headers(request.headers, request.query)
+            if self.websocket_token_in_query_only:
+                session = self._auth.authenticate(request.query.get("access_token"))
+            else:
+                session = self._auth.authenticate_headers(request.headers, request.query)
         except ProblemError:
             return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
         ws = web.WebSocketResponse(timeout=1.0, compress=False, max_msg_size=1024 * 1024)
@@ -368,6 +377,7 @@ class Hub:
             return
         handshake, separator, text = text.partition(RS)
         error = _handshake_error(handshake) if separator else "Handshake was incomplete."
+        error = error or self.handshake_error
         if error is not None:
             await ws.send_str(_dumps({"error": error}) + RS)
             return

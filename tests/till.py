@@ -149,6 +149,11 @@ class Till:
         reply: dict[str, Any] = await self._control("hub/resume")
         return reply
 
+    async def hub_mode(self, **mode: Any) -> dict[str, Any]:
+        """Make the hub play another kind of server (negotiate_version, websocket_token, ...)."""
+        reply: dict[str, Any] = await self._control("hub/mode", mode)
+        return reply
+
     async def expire_tokens(self) -> dict[str, Any]:
         """Invalidate every token issued so far (this till logs in again when it next acts)."""
         reply: dict[str, Any] = await self._control("tokens/expire")

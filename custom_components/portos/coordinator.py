@@ -138,9 +138,10 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             # Until the hub is live, REST is all there is.
             update_interval=SCAN_INTERVAL_HUB_DOWN,
         )
-        verify_ssl = entry.data.get(CONF_VERIFY_SSL, True)
+        # One session for REST and the hub: HA's shared one, with or without TLS verification.
+        session = async_get_clientsession(hass, entry.data.get(CONF_VERIFY_SSL, True))
         self.client = PortosClient(
-            async_get_clientsession(hass, verify_ssl),
+            session,
             entry.data[CONF_URL],
             entry.data[CONF_USERNAME],
             entry.data[CONF_PASSWORD],
@@ -149,12 +150,12 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         self.shop_id = entry.unique_id or entry.entry_id
         self.event_detail: str = entry.options.get(CONF_EVENT_DETAIL, DEFAULT_EVENT_DETAIL)
         self.hub = PortosHub(
+            session,
             self.client.hub_url,
             self.client.get_token,
             on_notification=self._async_handle_notification,
             on_connection_change=self._async_handle_connection_change,
             on_error=self._async_handle_hub_error,
-            verify_ssl=verify_ssl,
         )
         self.tracker = TicketTracker(lambda: dt_util.now().date())
         self.router = EventRouter(

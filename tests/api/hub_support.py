@@ -1,4 +1,4 @@
-"""Helpers for the PortosHub tests: recording harness, waits, a freezable proxy, a stall server."""
+"""Helpers for the PortosHub tests: recording harness, waits, a faulty proxy, a stall server."""
 
 from __future__ import annotations
 
@@ -42,18 +42,22 @@ def changed(notification: Notification) -> ResourceChangedPayload:
     return notification.payload
 
 
-def signalrcore_threads() -> list[threading.Thread]:
-    """Return the live threads signalrcore started."""
-    return [t for t in threading.enumerate() if t.name.startswith("Signalrcore")]
+def own_threads() -> set[threading.Thread]:
+    """Return the live threads but the loop's executor workers (a test's to_thread uses them)."""
+    return {t for t in threading.enumerate() if not t.name.startswith(("asyncio_", "SyncWorker_"))}
 
 
-def hub_threads() -> list[threading.Thread]:
-    """Return the live threads PortosHub started for blocking signalrcore calls."""
-    return [t for t in threading.enumerate() if t.name.startswith("PortosHub")]
+def hub_tasks() -> list[asyncio.Task[Any]]:
+    """Return the live tasks PortosHub started (its loop and its connections' readers)."""
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("PortosHub") and not t.done()]
 
 
 class HubHarness:
-    """A PortosHub on a real PortosClient that records every callback and where it ran."""
+    """A PortosHub on a real PortosClient that records every callback and where it ran.
+
+    The client (REST, tokens) uses `session`; the hub uses `hub_session` when given (a session
+    whose TLS checks differ), else the same one, as Home Assistant's shared session is.
+    """
 
     def __init__(
         self,
@@ -61,6 +65,7 @@ class HubHarness:
         url: str,
         *,
         hub_url: str | None = None,
+        hub_session: aiohttp.ClientSession | None = None,
         token_provider: Callable[[bool], Any] | None = None,
         **hub_kwargs: Any,
     ) -> None:
@@ -77,6 +82,7 @@ class HubHarness:
         hub_kwargs.setdefault("backoff_initial", 0.05)
         hub_kwargs.setdefault("backoff_max", 0.5)
         self.hub = PortosHub(
+            hub_session or session,
             hub_url or self.client.hub_url,
             self._token,
             on_notification=self._notification,
@@ -128,20 +134,35 @@ class _Pair:
 
     frozen_up: bool = False
     frozen_down: bool = False
+    stalled: bool = False
+    upgraded: bool = False
+    rewritten: bool = False
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
 
 class Proxy:
-    """A TCP (optionally TLS-terminating) proxy to the simulator that can freeze its connections.
+    """A TCP (optionally TLS-terminating) proxy to the simulator that can fault its connections.
 
     A frozen connection stays open but forwards nothing in either direction: a dead server, or a
-    network that silently lost the path, as the hub sees it. New connections forward normally.
+    network that silently lost the path, as the hub sees it. A stalled one stops reading what
+    the client sends (a peer that no longer reads: the client's socket buffers fill up). With
+    `after_upgrade` set, every WebSocket it carries is faulted right after the `101 Switching
+    Protocols`: "close" cuts the connection when the server's first frame (the handshake reply)
+    comes, "freeze" drops everything the server sends from then on, and bytes replace that
+    first frame (the rest is forwarded).
     """
 
-    def __init__(self, target_port: int, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        target_port: int,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        after_upgrade: str | bytes | None = None,
+    ) -> None:
         """Forward to 127.0.0.1:target_port."""
         self._target_port = target_port
         self._ssl = ssl_context
+        self._after_upgrade = after_upgrade
         self._server: asyncio.Server | None = None
         self._pairs: list[_Pair] = []
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -165,6 +186,18 @@ class Proxy:
             pair.frozen_up = True
             pair.frozen_down = down
         return len(live)
+
+    def inject(self, data: bytes) -> int:
+        """Write bytes to the client of every open connection, as if the server sent them."""
+        for pair in self._pairs:
+            pair.writers[0].write(data)
+        return len(self._pairs)
+
+    def stall(self) -> int:
+        """Stop reading from the clients of every open connection; count them."""
+        for pair in self._pairs:
+            pair.stalled = True
+        return len(self._pairs)
 
     async def stop(self) -> None:
         """Close the listener and every connection."""
@@ -198,21 +231,45 @@ class Proxy:
                 self._pairs.remove(pair)
             self._handlers.discard(task)
 
-    @staticmethod
     async def _pump(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pair: _Pair, *, up: bool
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pair: _Pair, *, up: bool
     ) -> None:
         def frozen() -> bool:
             return pair.frozen_up if up else pair.frozen_down
 
         with suppress(ConnectionError, OSError):
-            while data := await reader.read(65536):
-                if frozen():
+            while True:
+                if up and pair.stalled:
+                    await asyncio.Event().wait()
+                data = await reader.read(65536)
+                if not data:
+                    break
+                if not up:
+                    rewritten = self._after_upgrade_data(pair, data)
+                    if rewritten is None:
+                        break
+                    data = rewritten
+                if frozen() or not data:
                     continue
                 writer.write(data)
                 await writer.drain()
         if not frozen():
             writer.close()
+
+    def _after_upgrade_data(self, pair: _Pair, data: bytes) -> bytes | None:
+        """Return what to forward of server data (None: cut the connection)."""
+        mode = self._after_upgrade
+        if mode is None or pair.rewritten:
+            return data
+        if not pair.upgraded:
+            pair.upgraded = data.startswith(b"HTTP/1.1 101")
+            return data
+        if mode == "close":
+            return None
+        if mode == "freeze":
+            return b""
+        pair.rewritten = True
+        return mode.encode() if isinstance(mode, str) else mode
 
 
 NEGOTIATE_REPLY = {
@@ -228,7 +285,8 @@ class StallServer:
     The kernel completes every TCP handshake and the server reads the request, then, by mode:
     "mute" says nothing; "drip" sends the start of a reply one byte every 50 ms forever (so no
     per-read socket timeout ever fires); "upgrade" answers negotiate properly and says nothing
-    to the WebSocket upgrade. Connections stay open until stop().
+    to the WebSocket upgrade; "redirect" answers every request with a 307 to elsewhere.
+    Connections stay open until stop().
     """
 
     def __init__(self, mode: str) -> None:
@@ -274,6 +332,14 @@ class StallServer:
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+                )
+                await writer.drain()
+                writer.close()
+                return
+            if self.mode == "redirect":
+                writer.write(
+                    b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://192.0.2.1/hub\r\n"
+                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
                 )
                 await writer.drain()
                 writer.close()

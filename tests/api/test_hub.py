@@ -1,22 +1,22 @@
-"""PortosHub against the simulator on 127.0.0.1: delivery, filters, bad input, threads, secrets."""
+"""PortosHub against the simulator on 127.0.0.1: delivery, filters, bad input, tokens, secrets."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import partial
+from datetime import UTC, datetime, timedelta
+import json
 import logging
-import socket
-import ssl
+from pathlib import Path
 import subprocess
 import sys
 import threading
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
-from urllib.error import HTTPError, URLError
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 import pytest
+from yarl import URL
 
 from custom_components.portos.api import hub as hub_module
 from custom_components.portos.api.exceptions import (
@@ -25,13 +25,19 @@ from custom_components.portos.api.exceptions import (
     PortosParseError,
     PortosServerError,
 )
-from custom_components.portos.api.hub import (
-    SECRET_FILTER,
-    SIGNALRCORE_LOGGER,
-    HubStats,
-    PortosHub,
-    jittered,
-    map_start_error,
+from custom_components.portos.api.hub import HubStats, PortosHub, jittered
+from custom_components.portos.api.hub_connection import _connection_id, describe
+from custom_components.portos.api.hub_protocol import (
+    HANDSHAKE_REQUEST,
+    PING_RECORD,
+    BadRecordError,
+    Close,
+    Completion,
+    Invocation,
+    Ping,
+    decode_record,
+    encode_invocation,
+    parse_handshake,
 )
 from custom_components.portos.api.models import (
     EVENT_LICENSE_ACTIVATED,
@@ -41,14 +47,7 @@ from custom_components.portos.api.models import (
     Subscription,
     SubscriptionResource,
 )
-from simulator import frames as ws
-from tests.api.hub_support import (
-    HubHarness,
-    StallServer,
-    changed,
-    signalrcore_threads,
-    until,
-)
+from tests.api.hub_support import HubHarness, changed, hub_tasks, own_threads, until
 from tests.till import Till
 
 if TYPE_CHECKING:
@@ -58,23 +57,23 @@ HUB_LOGGER = "custom_components.portos.api.hub"
 ALL_TICKETS = Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets"),))
 LICENSE = Subscription(EVENT_LICENSE_ACTIVATED)
 CREATED_AT = "2026-11-28T10:00:00Z"
+API = Path(__file__).resolve().parents[2] / "custom_components" / "portos" / "api"
 
 type HarnessFactory = Callable[..., Awaitable[HubHarness]]
 
 
 @pytest.fixture
 async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """Yield an aiohttp session for the client and the till."""
+    """Yield an aiohttp session for the client, the hub and the till."""
     async with aiohttp.ClientSession() as client_session:
         yield client_session
 
 
 @pytest.fixture
-async def harness(
-    session: aiohttp.ClientSession,
-) -> AsyncIterator[HarnessFactory]:
-    """Return a factory of hub harnesses; every hub is stopped after the test."""
+async def harness(session: aiohttp.ClientSession) -> AsyncIterator[HarnessFactory]:
+    """Return a factory of hub harnesses; every hub is stopped, and nothing of it left, after."""
     made: list[HubHarness] = []
+    threads = own_threads()
 
     async def factory(url: str, **kwargs: Any) -> HubHarness:
         made.append(HubHarness(session, url, **kwargs))
@@ -83,13 +82,29 @@ async def harness(
     yield factory
     for item in made:
         await item.hub.stop()
-    assert signalrcore_threads() == []
+    assert hub_tasks() == []
+    assert own_threads() <= threads
 
 
 @pytest.fixture
 def till(simulator: Simulator, session: aiohttp.ClientSession) -> Till:
     """Return the P01 till of the default simulator."""
     return Till(session, simulator.url)
+
+
+def hub_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Return the records of the hub's loggers (the hub and its connection and protocol)."""
+    return [r for r in caplog.records if r.name.startswith(HUB_LOGGER)]
+
+
+def retry_pauses(caplog: pytest.LogCaptureFixture) -> list[float]:
+    """Return the backoff pauses (before jitter) the hub chose, in order."""
+    pauses: list[float] = []
+    for record in caplog.records:
+        if record.msg == hub_module._RETRY_MESSAGE:
+            assert isinstance(record.args, tuple)
+            pauses.append(float(record.args[1]))  # type: ignore[arg-type]
+    return pauses
 
 
 async def test_delivers_every_ticket_change_on_the_loop_thread(
@@ -125,7 +140,10 @@ async def test_delivers_every_ticket_change_on_the_loop_thread(
     assert item.changes == [True]
     stats = item.hub.stats
     assert (stats.connects, stats.disconnects, stats.notifications) == (1, 0, 5)
+    # When the last message came, on the wall clock, as a reader of diagnostics wants it.
     assert stats.last_message_at is not None
+    assert stats.last_message_at.tzinfo is UTC
+    assert abs(datetime.now(UTC) - stats.last_message_at) < timedelta(minutes=1)
     # stats is a snapshot: changing it changes nothing in the hub.
     stats.connects = 99
     assert item.hub.stats.connects == 1
@@ -183,6 +201,7 @@ async def test_subscribe_is_idempotent_and_unsubscribe_of_unknown_is_harmless(
     await till.create_ticket("Table 2")
     await until(lambda: len(item.notifications) == 2)
     assert [name for _, name, _ in item.events()] == ["Table 1", "Table 2"]
+    assert simulator.state.hub.stats.invocations == 1
 
 
 async def test_malformed_frames_and_notifications_are_counted_and_survived(
@@ -191,7 +210,7 @@ async def test_malformed_frames_and_notifications_are_counted_and_survived(
     till: Till,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Bad frames and bad notifications are logged once, counted, reported; the hub goes on."""
+    """Bad records and bad notifications are logged once, counted, reported; the hub goes on."""
     caplog.set_level(logging.DEBUG, logger=HUB_LOGGER)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
@@ -208,7 +227,7 @@ async def test_malformed_frames_and_notifications_are_counted_and_survived(
     ]
     for frame in bad_frames:
         await till.emit_raw(frame)
-    await till.emit_raw("{}\x1e\x1e")  # empty records are skipped silently
+    await till.emit_raw("{}\x1e\x1e \x1e")  # empty records are skipped silently
     await till.emit_raw('{"type": 1, "target": "Shutdown", "arguments": []}\x1e')
     await till.emit_raw('{"type": 1, "target": "OnEvent", "arguments": []}\x1e')
     await till.emit_raw('{"type": 1, "target": "OnEvent", "arguments": "x"}\x1e')
@@ -234,26 +253,26 @@ async def test_malformed_frames_and_notifications_are_counted_and_survived(
     assert all(isinstance(err, PortosParseError) for err in item.errors)
     assert item.callback_threads == {threading.get_ident()}
 
-    hub_records = [r for r in caplog.records if r.name == HUB_LOGGER]
-    warnings = [r.getMessage() for r in hub_records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in hub_records(caplog) if r.levelno == logging.WARNING]
     # One warning per kind of bad input; repeats go to debug.
     assert len([w for w in warnings if "malformed hub message" in w]) == 1
     assert len([w for w in warnings if "malformed notification" in w]) == 1
     assert len([w for w in warnings if "unknown hub method" in w]) == 1
     assert len([w for w in warnings if "unknown event" in w]) == 1
-    debug = [r.getMessage() for r in hub_records if r.levelno == logging.DEBUG]
+    debug = [r.getMessage() for r in hub_records(caplog) if r.levelno == logging.DEBUG]
     assert any("malformed hub message" in d for d in debug)
     assert any("nobody waits for (error: boom)" in d for d in debug)
+    assert any("nobody waits for (error: none)" in d for d in debug)
 
 
-async def test_frames_that_crash_signalrcore_are_counted_and_the_connection_kept(
+async def test_records_that_crashed_signalrcore_are_counted_and_the_connection_kept(
     simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
-    """Records that pass JSON parsing but make signalrcore's reader raise are malformed input.
+    """Records that pass JSON parsing but would make signalrcore raise are malformed input.
 
-    Each of them, given to signalrcore, raised in its reader thread and dropped the connection
-    (uncounted): json.loads raises RecursionError, not ValueError, on deep nesting; a
-    completion's error must be a string (it takes len()); ids and targets must be hashable.
+    Each of them, given to signalrcore's own reader, raised in its thread and dropped the
+    connection (uncounted): json.loads raises RecursionError, not ValueError, on deep nesting;
+    a completion's error must be a string (it takes len()); ids and targets must be hashable.
     """
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
@@ -326,7 +345,7 @@ async def test_callback_errors_are_logged_and_do_not_stop_delivery(
         if len(seen) == 1:
             raise RuntimeError("integration bug")
 
-    hub = PortosHub(client.hub_url, client.get_token, on_notification=on_notification)
+    hub = PortosHub(session, client.hub_url, client.get_token, on_notification=on_notification)
     await hub.subscribe(ALL_TICKETS)
     await hub.start()
     await hub.start()  # a second start() is a no-op
@@ -344,10 +363,36 @@ async def test_callback_errors_are_logged_and_do_not_stop_delivery(
     assert hub.stats.disconnects == 1
 
 
-async def test_rejected_token_asks_for_a_fresh_one_then_reports_auth_error(
-    simulator: Simulator, harness: HarnessFactory
+async def test_no_callback_after_stop(
+    simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
-    """A 401 makes the hub ask for a new token; a fresh one rejected too is reported."""
+    """stop() in the middle of a burst: no notification or change is delivered after it."""
+    item = await harness(simulator.url)
+    await item.hub.subscribe(ALL_TICKETS)
+    await item.start()
+    load = asyncio.create_task(till.load(10_000, rate=0))
+    await until(lambda: len(item.notifications) >= 100)
+    await item.hub.stop()
+    delivered = len(item.notifications)
+    await load
+    await asyncio.sleep(0.2)
+    assert len(item.notifications) == delivered < 10_000
+    assert item.changes == [True]
+    assert item.hub.stats.disconnects == 1
+
+
+async def test_rejected_token_asks_for_a_fresh_one_at_once_then_reports_auth_error(
+    simulator: Simulator,
+    harness: HarnessFactory,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 401 gets a fresh token without a backoff step; a fresh one refused too is reported.
+
+    Then the hub waits at least the long auth backoff before it asks for a login again.
+    """
+    caplog.set_level(logging.DEBUG, logger=HUB_LOGGER)
+    monkeypatch.setattr(hub_module, "_AUTH_FAILURE_BACKOFF", 0.2)
     calls: list[bool] = []
 
     async def bad_token(force_new: bool) -> str:
@@ -361,7 +406,10 @@ async def test_rejected_token_asks_for_a_fresh_one_then_reports_auth_error(
     assert all(isinstance(err, PortosAuthenticationError) for err in item.errors)
     assert not item.hub.connected
     assert item.changes == []
-    assert "401" in (item.hub.stats.last_error or "")
+    assert "401 on negotiate" in (item.hub.stats.last_error or "")
+    # No backoff between the first 401 and the fresh token; the long pause after the report.
+    assert retry_pauses(caplog)[0] == 0.2
+    assert len(retry_pauses(caplog)) == len(item.errors)
 
 
 async def test_token_provider_failures_are_retried(
@@ -403,19 +451,14 @@ async def test_paused_hub_backs_off_then_connects(
     assert item.changes == [True]
 
 
-def _own_threads() -> set[threading.Thread]:
-    """Return the live threads that are not executor workers (those are the loop's)."""
-    return {t for t in threading.enumerate() if not t.name.startswith(("asyncio_", "SyncWorker"))}
-
-
-async def test_no_thread_left_after_50_start_stop_cycles(
+async def test_no_task_or_thread_left_after_50_start_stop_cycles(
     simulator: Simulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Every thread signalrcore starts is joined by stop(), connected or still connecting."""
-    before = _own_threads()
+    """stop() ends the hub's tasks and closes its connection, connected or still connecting."""
+    threads = own_threads()
     client = HubHarness(session, simulator.url).client
     for cycle in range(50):
-        hub = PortosHub(client.hub_url, client.get_token, on_notification=lambda _n: None)
+        hub = PortosHub(session, client.hub_url, client.get_token, on_notification=print)
         await hub.subscribe(ALL_TICKETS)
         await hub.start()
         if cycle % 5:
@@ -424,265 +467,77 @@ async def test_no_thread_left_after_50_start_stop_cycles(
             # Stop while the connection is still being set up.
             await asyncio.sleep(0.01 * (cycle % 3))
         await hub.stop()
-        assert signalrcore_threads() == [], cycle
-    assert _own_threads() == before
+        assert hub_tasks() == [], cycle
+    assert own_threads() <= threads
     await until(lambda: simulator.state.hub.connections == {})
-    # signalrcore's alarms about the sockets we closed never reach HA's log at WARNING.
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 async def test_stop_does_not_wait_for_a_silent_server(
     simulator_factory: Callable[..., Awaitable[Simulator]], harness: HarnessFactory
 ) -> None:
-    """stop() unblocks signalrcore's reader itself instead of waiting for the next frame."""
+    """stop() closes the connection itself instead of waiting for the server's next frame."""
     sim = await simulator_factory(keepalive=3600, client_timeout=3600)
     item = await harness(sim.url, keepalive=3600, stop_timeout=5)
     await item.start()
-    await until(lambda: len(signalrcore_threads()) == 2)  # reader and pinger
     await asyncio.wait_for(item.hub.stop(), 30)
-    assert signalrcore_threads() == []
+    assert hub_tasks() == []
+    await until(lambda: sim.state.hub.connections == {})
 
 
-async def test_no_token_reaches_any_log_record(
+async def test_no_secret_reaches_any_log_record_or_error(
     simulator: Simulator,
     harness: HarnessFactory,
     till: Till,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """At DEBUG, over connect, subscribe, notify, a 401 reconnect and stop, no token is logged."""
+    """At DEBUG, over connect, subscribe, notify, a 401 reconnect and stop, no token is logged.
+
+    Neither the bearer tokens nor the connection tokens negotiate handed out (the WebSocket
+    URL's `id`) appear in any record of any logger, nor in the hub's errors.
+    """
     caplog.set_level(logging.DEBUG)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
+    connection_tokens = {conn.token for conn in simulator.state.hub.connections.values()}
     await till.create_ticket("Table 1")
     await until(lambda: len(item.notifications) == 1)
     await till.expire_tokens()
     await till.drop_hub()
     await until(lambda: item.hub.stats.connects == 2)
+    connection_tokens |= {conn.token for conn in simulator.state.hub.connections.values()}
     await item.hub.unsubscribe(ALL_TICKETS)
     await item.hub.stop()
 
     tokens = {token for _, token in item.tokens}
     assert len(tokens) == 2  # the first one and the fresh one after the 401
+    assert len(connection_tokens) == 2
     assert any(force_new for force_new, _ in item.tokens)
-    library = [r for r in caplog.records if r.name == SIGNALRCORE_LOGGER]
-    # The test can fail: signalrcore did log its token line and the messages it sent.
-    assert any("auth function result" in r.getMessage() for r in library)
-    assert any("Subscribe" in r.getMessage() for r in library)
+    # The test can fail: the hub did log at debug about this connection's life.
+    assert any("401 on negotiate" in r.getMessage() for r in hub_records(caplog))
+    secrets = tokens | connection_tokens
     for record in caplog.records:
         texts = (record.getMessage(), str(record.msg), repr(record.args), record.exc_text or "")
-        for token in tokens:
-            assert all(token not in text for text in texts), record.name
+        for secret in secrets:
+            assert all(secret not in text for text in texts), record.name
+    assert all(secret not in (item.hub.stats.last_error or "") for secret in secrets)
 
 
-def test_secret_filter_redacts_bearer_jwt_and_known_secrets() -> None:
-    """The filter rewrites a record holding a secret and leaves others alone."""
-    logger = logging.getLogger(SIGNALRCORE_LOGGER)
-    hub_module._install_secret_filter()  # idempotent: still one filter
-    assert logger.filters.count(SECRET_FILTER) == 1
-    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
-    SECRET_FILTER.add("plain-secret-value")
-    SECRET_FILTER.add("")
-    try:
-        cases = {
-            "auth function result %s": ("opaque",),
-            'headers {"Authorization": "Bearer %s"}': ("opaque",),
-            "token %s": (jwt,),
-            "value %s": ("plain-secret-value",),
-        }
-        for msg, args in cases.items():
-            record = logging.LogRecord(SIGNALRCORE_LOGGER, logging.DEBUG, "", 0, msg, args, None)
-            assert SECRET_FILTER.filter(record)
-            assert "**REDACTED**" in record.getMessage()
-            assert args[0] not in record.getMessage()
-        clean = logging.LogRecord(SIGNALRCORE_LOGGER, logging.DEBUG, "", 0, "ping %s", (1,), None)
-        assert SECRET_FILTER.filter(clean)
-        assert clean.args == (1,)
-        broken = logging.LogRecord(SIGNALRCORE_LOGGER, logging.DEBUG, "", 0, "%s %s", (1,), None)
-        assert SECRET_FILTER.filter(broken)
-        assert broken.getMessage() == "%s %s"
-    finally:
-        SECRET_FILTER.discard("plain-secret-value")
-        SECRET_FILTER.discard(None)
-    assert "plain-secret-value" in SECRET_FILTER.redact("plain-secret-value")
-
-
-async def test_signalrcore_blocking_calls_are_bounded_inside_attempts_only(
-    socket_enabled: None,
-) -> None:
-    """The negotiate request and the WebSocket's TCP/TLS connect time out in an attempt."""
-    server = StallServer("mute")
-    await server.start()
-    signalr = await asyncio.to_thread(hub_module._load_signalrcore)
-    helpers = sys.modules["signalrcore.helpers"]
-    websocket = sys.modules["signalrcore.transport.websockets.websocket_client"]
-    url = f"127.0.0.1:{server.port}/signalr/v1/mainHub"
-
-    def in_attempt(timeout: float | None, call: Callable[[], object]) -> BaseException | None:
-        hub_module._attempt.timeout = timeout
-        try:
-            call()
-        except Exception as err:  # noqa: BLE001 - returned for the assertions
-            return err
-        finally:
-            hub_module._attempt.timeout = None
-        return None  # pragma: no cover - the server never answers
-
-    def tls_connect() -> object:
-        client = websocket.WebSocketClient(
-            url=f"wss://{url}", ssl_context=ssl.create_default_context()
-        )
-        return client.create_socket()
-
-    try:
-        # Inside an attempt: the TLS handshake with a silent server times out.
-        error = await asyncio.to_thread(in_attempt, 0.2, tls_connect)
-        assert isinstance(error, TimeoutError)
-        # Outside one, a timeout the caller gives is kept as it is.
-        post = partial(helpers.RequestHelpers.post, f"http://{url}/negotiate", timeout=0.2)
-        error = await asyncio.to_thread(in_attempt, None, post)
-        assert isinstance(error, (TimeoutError, URLError))
-    finally:
-        await server.stop()
-    assert signalr is hub_module._load_signalrcore()  # loaded (and patched) once
-
-
-def test_reader_skips_control_frames_between_fragments_only(
-    socket_enabled: None, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The patched signalrcore reader skips control frames inside a message, and only there.
-
-    Over a real socket: a close still ends the connection, frames outside a message are read
-    as before, the library's TRACE line still carries the whole message.
-    """
-    caplog.set_level(logging.DEBUG)
-    hub_module._load_signalrcore()
-    websocket = sys.modules["signalrcore.transport.websockets.websocket_client"]
-    client = websocket.WebSocketClient(url="ws://127.0.0.1:9/hub", enable_trace=True)
-    ours, theirs = socket.socketpair()
-    client.sock = ours
-    text, cont, ping, pong, close = 0x1, 0x0, 0x9, 0xA, 0x8
-    data = "Kávé č. 1\x1e".encode()
-
-    def read(*frames: bytes) -> object:
-        theirs.sendall(b"".join(frames))
-        return client._recv_frame()
-
-    with ours, theirs:
-        message = read(
-            ws.frame(text, data[:3], fin=False),
-            ws.frame(pong, b"", fin=True),
-            ws.frame(cont, data[3:7], fin=False),
-            ws.frame(ping, b"sim", fin=True),
-            ws.frame(pong, b"k", fin=True),
-            ws.frame(cont, data[7:], fin=True),
-        )
-        assert message == data.decode()
-        # Outside a message a pong is read as it always was: a (here empty) text for the parser.
-        assert read(ws.frame(pong, b"", fin=True)) == ""
-        assert read(ws.frame(text, b"{}\x1e", fin=True)) == "{}\x1e"
-        with pytest.raises(websocket.SocketClosedError):
-            read(
-                ws.frame(text, b"{", fin=False),
-                ws.frame(pong, b"", fin=True),
-                ws.frame(close, b"", fin=True),
-            )
-        with pytest.raises(websocket.SocketClosedError):
-            read(ws.frame(close, (1001).to_bytes(2, "big"), fin=True))
-    skipped = [r.getMessage() for r in caplog.records if "Skipped control frame" in r.getMessage()]
-    assert skipped == [
-        "Skipped control frame 0xa inside a fragmented message",
-        "Skipped control frame 0x9 inside a fragmented message",
-        "Skipped control frame 0xa inside a fragmented message",
-        "Skipped control frame 0xa inside a fragmented message",
-    ]
-    traces = [r.getMessage() for r in caplog.records if r.name == SIGNALRCORE_LOGGER]
-    assert f"[TRACE] - {data!r}" in traces
-
-
-async def test_teardown_copes_with_half_built_connections() -> None:
-    """A connection that failed half-way (no transport, client, socket or started thread)."""
-    link = hub_module._Link(1, asyncio.get_running_loop())
-    link.note_thread()  # not a signalrcore thread: never joined
-    assert link.threads == []
-    hub_module._dispose_blocking(link, 0.1)  # nothing was built
-    assert link.closed
-    bare = SimpleNamespace(manually_closing=False, _client=None)
-    link.conn = SimpleNamespace(transport=bare)
-    hub_module._dispose_blocking(link, 0.1)
-    assert bare.manually_closing
-    ours, theirs = socket.socketpair()
-    with theirs:
-        unread = SimpleNamespace(is_closing=False, running=True, sock=ours, recv_thread=None)
-        link.conn = SimpleNamespace(
-            transport=SimpleNamespace(manually_closing=False, _client=unread)
-        )
-        hub_module._dispose_blocking(link, 0.1)
-        assert ours.fileno() == -1  # shut down and closed
-        assert theirs.recv(1) == b""
-    never_started = threading.Thread(target=print, name="Signalrcore never started")
-    client = SimpleNamespace(is_closing=False, running=True, sock=None, recv_thread=never_started)
-    link.conn = SimpleNamespace(
-        transport=SimpleNamespace(manually_closing=False, _client=client, connection_checker=None)
-    )
-    hub_module._dispose_blocking(link, 0.05)
-    assert client.is_closing
-    assert not client.running
-    assert never_started in link.threads
-
-
-async def test_sends_and_stale_callbacks_on_a_gone_connection() -> None:
-    """Sending on a closed connection fails typed; callbacks of an old connection are ignored."""
+def test_hub_stats_defaults() -> None:
+    """A new hub starts with zero counters and is not connected."""
 
     async def provider(_force_new: bool) -> str:
         return "token"  # pragma: no cover - never called
 
-    hub = PortosHub("http://127.0.0.1:1/signalr/v1/mainHub", provider, on_notification=print)
-    link = hub_module._Link(1, asyncio.get_running_loop())
-    with pytest.raises(PortosConnectionError, match="closed"):
-        hub._invoke_blocking(link, "Subscribe", {}, "1")
-
-    class Broken:
-        def invoke(self, *_args: Any, **_kwargs: Any) -> None:
-            raise ValueError("Cannot connect to SignalR hub. Unable to transmit messages")
-
-    link.conn = Broken()  # type: ignore[assignment]
-    with pytest.raises(PortosConnectionError, match="ValueError"):
-        hub._invoke_blocking(link, "Subscribe", {}, "1")
-
-    # `link` is not the hub's current connection: nothing is counted or delivered.
-    hub._on_frame(link, [("not JSON", "'x'")], ["'Shutdown'"], "bye")
-    hub._on_event(link, [{"e": "portos.unknown", "ca": CREATED_AT}])
+    session: Any = None  # never used before start()
+    hub = PortosHub(
+        session, "http://127.0.0.1:1/signalr/v1/mainHub", provider, on_notification=print
+    )
     assert hub.stats == HubStats()
-
-
-def test_start_errors_map_to_portos_errors() -> None:
-    """The urllib and signalrcore errors from start() become our typed errors."""
-    url = "http://127.0.0.1:1/signalr/v1/mainHub/negotiate"
-    unauthorized = HTTPError(url, 401, "Unauthorized", {}, None)  # type: ignore[arg-type]
-    unavailable = HTTPError(url, 503, "Service Unavailable", {}, None)  # type: ignore[arg-type]
-    assert isinstance(map_start_error(unauthorized), PortosAuthenticationError)
-    assert str(map_start_error(unavailable)) == "Hub negotiate failed: HTTP 503"
-    assert isinstance(map_start_error(URLError("refused")), PortosConnectionError)
-
-    class SocketHandshakeError(Exception):
-        """Named like signalrcore's upgrade error."""
-
-    class UnAuthorizedHubError(OSError):
-        """Named like signalrcore's negotiate 401 error."""
-
-    upgrade_401 = SocketHandshakeError("Handshake failed: HTTP/1.1 401 Unauthorized\r\nA: b")
-    upgrade_404 = SocketHandshakeError("Handshake failed: HTTP/1.1 404 Not Found\r\n")
-    assert isinstance(map_start_error(upgrade_401), PortosAuthenticationError)
-    mapped = map_start_error(upgrade_404)
-    assert isinstance(mapped, PortosConnectionError)
-    assert "404 Not Found" in str(mapped)
-    assert isinstance(map_start_error(UnAuthorizedHubError()), PortosAuthenticationError)
-    assert isinstance(map_start_error(ConnectionResetError()), PortosConnectionError)
-    assert isinstance(map_start_error(ValueError("bad json")), PortosServerError)
-    assert isinstance(map_start_error(KeyError("x")), PortosConnectionError)
-    same = PortosConnectionError("x")
-    assert map_start_error(same) is same
+    assert not hub.connected
+    assert hub.subscriptions == ()
+    assert {EVENT_RESOURCES_CHANGED, EVENT_LICENSE_ACTIVATED} == hub_module.KNOWN_EVENTS
 
 
 def test_jitter_stays_within_half_and_full_delay() -> None:
@@ -692,24 +547,150 @@ def test_jitter_stays_within_half_and_full_delay() -> None:
     assert len(set(values)) > 1
 
 
-def test_hub_stats_defaults() -> None:
-    """A new hub starts with zero counters and is not connected."""
-
-    async def provider(_force_new: bool) -> str:
-        return "token"  # pragma: no cover - never called
-
-    hub = PortosHub("http://127.0.0.1:1/signalr/v1/mainHub", provider, on_notification=print)
-    assert hub.stats == HubStats()
-    assert not hub.connected
-    assert hub.subscriptions == ()
-    assert {EVENT_RESOURCES_CHANGED, EVENT_LICENSE_ACTIVATED} == hub_module.KNOWN_EVENTS
+# --- the protocol seam and the transport's pure parts ---------------------------------------------
 
 
-def test_importing_the_hub_does_not_import_signalrcore() -> None:
-    """The ~200 ms signalrcore import happens in the executor on first connect, not at import."""
-    code = (
-        "import sys; import custom_components.portos.api.hub; "
-        "sys.exit(int(any(m.startswith('signalrcore') for m in sys.modules)))"
+def test_messages_are_built_with_signalrcore_without_headers() -> None:
+    """Handshake, ping and invocation records as the JSON hub protocol wants them."""
+    assert json.loads(HANDSHAKE_REQUEST.removesuffix("\x1e")) == {"protocol": "json", "version": 1}
+    assert json.loads(PING_RECORD.removesuffix("\x1e")) == {"type": 6}
+    record = encode_invocation("Subscribe", [{"e": "x"}], "7")
+    assert record.endswith("\x1e")
+    assert record.count("\x1e") == 1
+    assert json.loads(record[:-1]) == {
+        "type": 1,
+        "invocationId": "7",
+        "target": "Subscribe",
+        "arguments": [{"e": "x"}],
+    }
+
+
+def test_records_are_read_with_signalrcore_into_typed_messages() -> None:
+    """Each accepted record type becomes its typed message; `{}` is nothing."""
+    assert decode_record('{"type":1,"target":"OnEvent","arguments":[1]}') == Invocation(
+        "OnEvent", [1]
     )
-    result = subprocess.run([sys.executable, "-c", code], check=False, timeout=60)  # noqa: S603
-    assert result.returncode == 0
+    assert decode_record('{"type":3,"invocationId":"1","result":null}') == Completion("1", None)
+    assert decode_record('{"type":3,"invocationId":"1","error":"no"}') == Completion("1", "no")
+    assert decode_record('{"type":6}') == Ping()
+    assert decode_record('{"type":7,"error":"bye","allowReconnect":true}') == Close("bye", True)
+    assert decode_record("{}") is None
+    with pytest.raises(BadRecordError) as err:
+        decode_record('{"type": 1, "target": "x"}')
+    assert err.value.reason == "no arguments"
+    assert err.value.excerpt == repr('{"type": 1, "target": "x"}')
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"), [("{}", None), ('{"error":"No."}', "No."), ('{"error":5}', "5")]
+)
+def test_handshake_replies(reply: str, error: str | None) -> None:
+    """A handshake reply is accepted or names its error."""
+    assert parse_handshake(reply) == error
+
+
+@pytest.mark.parametrize("reply", ["", "nope", "[1]", "5", "[" * 100_000])
+def test_unusable_handshake_replies(reply: str) -> None:
+    """Whatever signalrcore's decoder raises on, one error comes out."""
+    with pytest.raises(BadRecordError, match="handshake reply is not a JSON object"):
+        parse_handshake(reply)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"negotiateVersion": 1, "connectionId": "a", "connectionToken": "t"}, "t"),
+        ({"negotiateVersion": 0, "connectionId": "a"}, "a"),
+        ({"connectionId": "a"}, "a"),  # no version: 0
+        ({"negotiateVersion": 1, "connectionId": "a"}, "a"),  # a v1 reply without its token
+        (
+            {
+                "connectionId": "a",
+                "availableTransports": [
+                    {"transport": "LongPolling"},
+                    {"transport": "WebSockets", "transferFormats": ["Text"]},
+                ],
+            },
+            "a",
+        ),
+    ],
+)
+def test_negotiate_replies_give_the_websocket_id(body: dict[str, Any], expected: str) -> None:
+    """v1 uses the connectionToken, v0 the connectionId."""
+    assert _connection_id(json.dumps(body).encode()) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<html>", "not JSON"),
+        (b"[1]", "not a JSON object"),
+        (b'{"error": "Negotiate refused."}', "Hub negotiate refused: Negotiate refused."),
+        (b'{"url": "https://other/hub", "accessToken": "x"}', "redirects to another service"),
+        (b'{"connectionId": "a", "availableTransports": ["SSE"]}', "no WebSockets"),
+        (b'{"negotiateVersion": 1}', "no connection id"),
+        (b'{"connectionId": ""}', "no connection id"),
+    ],
+)
+def test_unusable_negotiate_replies(body: bytes, message: str) -> None:
+    """A negotiate reply without a usable WebSocket id is a server error naming why."""
+    with pytest.raises(PortosServerError, match=message):
+        _connection_id(body)
+
+
+def test_aiohttp_errors_are_described_without_their_url() -> None:
+    """Response errors quote the request URL (which may hold a token): only the status is kept."""
+    secret_url = URL("http://127.0.0.1:1/signalr/v1/mainHub?id=conn-secret&access_token=tok")
+    info = aiohttp.RequestInfo(secret_url, "GET", CIMultiDictProxy(CIMultiDict()), secret_url)
+    refused = aiohttp.WSServerHandshakeError(info, (), status=401, message="Invalid status")
+    assert "tok" in str(refused)  # why this matters
+    assert describe(refused) == "HTTP 401"
+    assert describe(aiohttp.InvalidURL(secret_url)) == "invalid URL"
+    assert describe(ConnectionResetError(104, "Connection reset by peer")) == (
+        "[Errno 104] Connection reset by peer"
+    )
+    assert describe(ConnectionResetError()) == "ConnectionResetError"
+    assert describe(aiohttp.ServerDisconnectedError()) == "ServerDisconnectedError"
+
+
+def test_importing_the_hub_loads_only_signalrcore_protocol_layer() -> None:
+    """Importing the api package imports signalrcore's messages and codec, nothing that runs.
+
+    No transport, hub connection or builder module (those start threads and build SSL
+    contexts), no msgpack, no thread, and no handler on signalrcore's logger.
+    """
+    code = (
+        "import json, logging, sys, threading\n"
+        "import custom_components.portos.api\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('signalrcore', 'msgpack')))\n"
+        "print(json.dumps(loaded))\n"
+        "print(threading.active_count())\n"
+        "print(len(logging.getLogger('SignalRCoreClient').handlers))\n"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
+    )
+    modules, threads, handlers = result.stdout.splitlines()
+    loaded = set(json.loads(modules))
+    assert "signalrcore.protocol.json_hub_protocol" in loaded
+    allowed = ("signalrcore.messages", "signalrcore.protocol.")
+    others = {"signalrcore", "signalrcore.helpers", "signalrcore.types", "signalrcore.protocol"}
+    assert {m for m in loaded if not m.startswith(allowed)} <= others
+    assert "signalrcore.protocol.messagepack_protocol" not in loaded
+    assert (threads, handlers) == ("1", "0")
+
+
+@pytest.mark.parametrize("path", sorted(API.glob("hub*.py")), ids=lambda path: path.name)
+def test_the_hub_modules_use_no_threads_executors_patches_or_log_filters(path: Path) -> None:
+    """The hub stays on the event loop and leaves other libraries as they are."""
+    source = path.read_text(encoding="utf-8")
+    for forbidden in (
+        "import threading",
+        "run_in_executor",
+        "to_thread",
+        "call_soon_threadsafe",
+        "addFilter",
+        "setattr(",
+        "importlib",
+    ):
+        assert forbidden not in source, forbidden

@@ -85,6 +85,31 @@ async def test_load_validation(till: Till, body: Any) -> None:
     assert err.value.body["errorCode"] == 3
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"unknown": 1},
+        {"negotiate_version": 2},
+        {"negotiate_version": True},
+        {"websocket_token": "header"},
+        {"handshake_error": ""},
+        {"handshake_error": 5},
+    ],
+)
+async def test_hub_mode_validation(till: Till, body: Any) -> None:
+    """Bad hub mode requests are 400 problems and change nothing."""
+    with pytest.raises(TillError) as err:
+        await till._control("hub/mode", body)
+    assert err.value.status == 400
+    assert err.value.body["errorCode"] == 3
+    assert await till.hub_mode() == {
+        "negotiate_version": 1,
+        "websocket_token": "any",
+        "handshake_error": None,
+    }
+
+
 async def test_emit_with_no_connections(till: Till) -> None:
     """Emits report how many connections got them."""
     assert await till.emit({"e": "x"}) == {"sent": 0}

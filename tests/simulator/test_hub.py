@@ -725,3 +725,65 @@ async def test_a_client_that_stops_reading_is_cut_off(
 def test_abort_without_a_socket_is_harmless() -> None:
     """Aborting a connection that never got its WebSocket does nothing."""
     HubConnection("id", "id", 0).abort()
+
+
+# --- other kinds of server (/_sim/hub/mode) ------------------------------------------------------
+
+
+async def test_mode_negotiate_version_0_answers_an_old_server_reply(
+    http: aiohttp.ClientSession, simulator: Simulator, token: str, till: Till
+) -> None:
+    """With negotiate_version 0 a request for version 1 is answered as a version 0 server does."""
+    assert (await till.hub_mode(negotiate_version=0))["negotiate_version"] == 0
+    client = HubClient(http, simulator.url, token, negotiate_version=1)
+    await client.connect()
+    assert client.negotiation is not None
+    assert client.negotiation["negotiateVersion"] == 0
+    assert "connectionToken" not in client.negotiation
+    await client.subscribe(TICKETS)
+    await client.close()
+    await till.hub_mode(negotiate_version=1)
+    again = HubClient(http, simulator.url, token, negotiate_version=1)
+    await again.connect()
+    assert again.negotiation is not None
+    assert again.negotiation["negotiateVersion"] == 1
+    await again.close()
+
+
+async def test_mode_websocket_token_query_refuses_the_header_on_the_upgrade(
+    http: aiohttp.ClientSession, simulator: Simulator, token: str, till: Till
+) -> None:
+    """With websocket_token "query" negotiate takes the header, the WebSocket only the query."""
+    assert (await till.hub_mode(websocket_token="query"))["websocket_token"] == "query"
+    header = HubClient(http, simulator.url, token)
+    assert (await header.negotiate_request()).status == 200
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await header.connect()
+    assert err.value.status == 401
+    query = HubClient(http, simulator.url, token, via_query=True)
+    await query.connect()
+    await query.subscribe(TICKETS)
+    await query.close()
+    assert (await till.hub_mode(websocket_token="any"))["websocket_token"] == "any"
+    await header.connect()
+    await header.close()
+
+
+async def test_mode_handshake_error_refuses_every_handshake(
+    http: aiohttp.ClientSession, simulator: Simulator, token: str, till: Till
+) -> None:
+    """With a handshake_error every valid handshake is answered with it, then the close."""
+    mode = await till.hub_mode(handshake_error="Hub is starting up.")
+    assert mode == {
+        "negotiate_version": 1,
+        "websocket_token": "any",
+        "handshake_error": "Hub is starting up.",
+    }
+    client = HubClient(http, simulator.url, token)
+    await client.connect(handshake=False)
+    await client.send_text(json.dumps({"protocol": "json", "version": 1}) + RS)
+    assert json.loads((await client.receive_text())[:-1]) == {"error": "Hub is starting up."}
+    await client.closed()
+    assert (await till.hub_mode(handshake_error=None))["handshake_error"] is None
+    await client.connect()
+    await client.close()

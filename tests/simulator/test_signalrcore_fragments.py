@@ -1,4 +1,4 @@
-"""Fidelity check: signalrcore 1.0.2, the integration's client, reassembles fragmented messages."""
+"""Fidelity check: signalrcore 1.0.2's own client, a second SignalR client, joins fragments."""
 
 from __future__ import annotations
 
