@@ -26,6 +26,7 @@ from .exceptions import (
 )
 from .hub_connection import HubConnection, HubUnauthorizedError
 from .hub_protocol import excerpt
+from .log_once import LogOnce
 from .models import EVENT_LICENSE_ACTIVATED, EVENT_RESOURCES_CHANGED, Notification, Subscription
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class PortosHub:
         self._sub_lock = asyncio.Lock()
         self._stats = HubStats()
         self._received_at: float | None = None
-        self._warned: set[str] = set()
+        self._log_once = LogOnce(LOGGER)
 
     # --- properties -----------------------------------------------------------------------------
 
@@ -433,12 +434,6 @@ class PortosHub:
         LOGGER.log(logging.WARNING if first else logging.DEBUG, "PORTOS hub: %s", err)
         if report:
             self._call_user(self._on_error, err)
-
-    def _log_once(self, key: str, message: str, *args: object) -> None:
-        """Log a kind of bad input at warning the first time, at debug after that."""
-        level = logging.DEBUG if key in self._warned else logging.WARNING
-        self._warned.add(key)
-        LOGGER.log(level, message, *args)
 
     def _notify_connection(self, *, connected: bool) -> None:
         """Tell the caller about a connected/disconnected transition."""
