@@ -66,6 +66,11 @@ class PortosBinarySensorEntity(PortosEntity, BinarySensorEntity):
         """Stay available while the server is unreachable: this sensor reports exactly that."""
         return True
 
+    @override
+    def _shown(self) -> tuple[object, ...]:
+        """Return whether the hub is connected (the sensor is always available)."""
+        return (self.is_on,)
+
     @property
     def is_on(self) -> bool:
         """Return whether the hub is connected."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -126,6 +126,17 @@ class PortosSensorEntity(PortosEntity, SensorEntity):
     """A PORTOS sensor whose value comes from the coordinator's data."""
 
     entity_description: PortosSensorEntityDescription
+
+    @override
+    def _shown(self) -> tuple[object, ...]:
+        """Return the availability, value, unit, last reset and attributes."""
+        return (
+            self.available,
+            self.native_value,
+            self.native_unit_of_measurement,
+            self.last_reset,
+            self.extra_state_attributes,
+        )
 
     @property
     def native_value(self) -> StateType | Decimal | datetime:

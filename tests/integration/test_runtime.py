@@ -13,7 +13,15 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -37,7 +45,9 @@ from custom_components.portos.const import (
 from tests.integration.portos_helpers import force_resync, wait_for, wait_hub
 
 if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
+    from collections.abc import Mapping
+
+    from homeassistant.core import Event, HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
     from custom_components.portos.api import PortosEvent
@@ -523,6 +533,31 @@ async def test_server_down_makes_entities_unavailable(
     await wait_hub(hass, init_portos, connected=True)
     await wait_for(hass, lambda: state_of(hass, "sensor", "open_tickets") == "1")
     assert state_of(hass, "binary_sensor", "hub_connected") == STATE_ON
+
+
+async def test_a_push_writes_only_the_entities_it_changes(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """A renamed table changes no figure: only the event entity writes its state again."""
+    events = async_capture_events(hass, EVENT_PORTOS)
+    ticket = await till.create_ticket("Table 1")
+    await wait_for(hass, lambda: len(events) == 1)
+    written: list[str] = []
+
+    @callback
+    def ours(data: Mapping[str, Any]) -> bool:
+        return str(data["entity_id"]).startswith(("sensor.", "event."))
+
+    @callback
+    def record(event: Event[Any]) -> None:
+        written.append(event.data["entity_id"])
+
+    for event_type in (EVENT_STATE_REPORTED, EVENT_STATE_CHANGED):
+        hass.bus.async_listen(event_type, record, event_filter=ours)
+    await till.update_ticket(ticket["id"], name="Table 1 (window)")
+    await wait_for(hass, lambda: len(events) == 2)
+    await hass.async_block_till_done()
+    assert written == [entity_id(hass, "event", "tickets")]
 
 
 async def test_availability_follows_rest_while_the_hub_is_down(
