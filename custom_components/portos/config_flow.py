@@ -109,7 +109,7 @@ OPTIONS_SCHEMA = vol.Schema(
 
 
 def _without_password(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the form values worth showing again: everything except the password."""
+    """Return the stored values a form may show: everything except the password."""
     return {key: value for key, value in data.items() if key != CONF_PASSWORD}
 
 
@@ -141,11 +141,11 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_EVENT_DETAIL: DEFAULT_EVENT_DETAIL,
                     },
                 )
+        # After an error the form keeps everything the user typed, the password too: it goes
+        # back only to the browser that sent it.
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                USER_SCHEMA, _without_password(user_input or {})
-            ),
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input or {}),
             errors=errors,
         )
 
@@ -170,7 +170,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
-                REAUTH_SCHEMA, _without_password(user_input or entry.data)
+                REAUTH_SCHEMA, user_input or _without_password(entry.data)
             ),
             errors=errors,
             description_placeholders={CONF_URL: entry.data[CONF_URL]},
@@ -192,7 +192,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                RECONFIGURE_SCHEMA, _without_password(user_input or entry.data)
+                RECONFIGURE_SCHEMA, user_input or _without_password(entry.data)
             ),
             errors=errors,
         )
