@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, override
+from typing import TYPE_CHECKING, Any, Final, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -108,6 +108,14 @@ OPTIONS_SCHEMA = vol.Schema(
 )
 
 
+# Example addresses go in as placeholders: a URL written into the text would be rendered as a
+# link by the frontend's markdown, and Home Assistant's translation rules keep URLs out of texts.
+URL_PLACEHOLDERS: Final = {
+    "example_url": "http://192.168.1.20:3000",
+    "example_tunnel": "https://….expose.ninedigit.sk",
+}
+
+
 def _without_password(data: Mapping[str, Any]) -> dict[str, Any]:
     """Return the stored values a form may show: everything except the password."""
     return {key: value for key, value in data.items() if key != CONF_PASSWORD}
@@ -147,6 +155,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input or {}),
             errors=errors,
+            description_placeholders=URL_PLACEHOLDERS,
         )
 
     async def async_step_reauth(
@@ -195,6 +204,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
                 RECONFIGURE_SCHEMA, user_input or _without_password(entry.data)
             ),
             errors=errors,
+            description_placeholders=URL_PLACEHOLDERS,
         )
 
     async def _async_test_login(self, data: dict[str, Any]) -> dict[str, str]:

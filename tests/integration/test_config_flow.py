@@ -25,6 +25,7 @@ from custom_components.portos.config_flow import (
     OPTIONS_SCHEMA,
     REAUTH_SCHEMA,
     RECONFIGURE_SCHEMA,
+    URL_PLACEHOLDERS,
     USER_SCHEMA,
 )
 from custom_components.portos.const import (
@@ -227,6 +228,7 @@ async def test_user_flow_errors_then_recovers(
     assert result["step_id"] == "user"
     assert result["errors"] == errors
     assert _suggested(result) == bad
+    assert result["description_placeholders"] == URL_PLACEHOLDERS
     assert not mock_setup_entry.mock_calls
 
     result = await _configure(hass, result, _form(simulator.url))
@@ -548,6 +550,7 @@ async def test_reconfigure_errors_then_recovers(
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == errors
     assert _suggested(result) == bad
+    assert result["description_placeholders"] == URL_PLACEHOLDERS
     assert entry.data == _form(simulator.url)
     assert not mock_setup_entry.mock_calls
 
