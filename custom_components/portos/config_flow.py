@@ -95,6 +95,10 @@ OPTIONS_SCHEMA = vol.Schema(
                 options=sorted(RESOURCE_NAMES),
                 multiple=True,
                 mode=SelectSelectorMode.DROPDOWN,
+                # The API names mean nothing to a shop owner: show PORTOS's own words, sorted in
+                # the user's language.
+                translation_key=CONF_RESOURCES,
+                sort=True,
             )
         ),
         vol.Required(CONF_EVENT_DETAIL): SelectSelector(

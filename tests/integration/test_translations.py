@@ -1,4 +1,4 @@
-"""What a person reads in the forms: no example address rendered as a link."""
+"""What a person reads in the forms: resources in words, no example address as a link."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 import custom_components.portos
-from custom_components.portos.config_flow import URL_PLACEHOLDERS
+from custom_components.portos.api.const import RESOURCE_NAMES
+from custom_components.portos.config_flow import OPTIONS_SCHEMA, URL_PLACEHOLDERS
+from custom_components.portos.const import CONF_RESOURCES
 
 TRANSLATIONS = Path(custom_components.portos.__file__).parent / "translations"
 LANGUAGES = ("en", "sk")
@@ -48,3 +50,18 @@ def test_no_address_is_written_into_a_text(language: str) -> None:
     for step in ("user", "reconfigure"):
         assert "`{example_url}`" in texts[f"config.step.{step}.data_description.url"]
     assert "`{example_url}`" in texts["config.error.invalid_url"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_resources_are_named_in_words(language: str) -> None:
+    """The options form and the triggers name each resource in words, the same words."""
+    doc = _doc(language)
+    labels = doc["selector"][CONF_RESOURCES]["options"]
+    assert set(labels) == set(RESOURCE_NAMES)
+    for name, label in labels.items():
+        assert label
+        assert label != name, name  # the raw name, e.g. dailysalesreports
+    subtypes = doc["device_automation"]["trigger_subtype"]
+    assert subtypes == {name: label for name, label in labels.items() if name != "tickets"}
+    selector = OPTIONS_SCHEMA.schema[next(k for k in OPTIONS_SCHEMA.schema if k == CONF_RESOURCES)]
+    assert selector.config["translation_key"] == CONF_RESOURCES
