@@ -1,4 +1,4 @@
-"""What a person reads in the forms: resources in words, no example address as a link."""
+"""What a person reads: words instead of API names, no example address as a link."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from custom_components.portos.const import CONF_RESOURCES
 
 TRANSLATIONS = Path(custom_components.portos.__file__).parent / "translations"
 LANGUAGES = ("en", "sk")
+
+# API names and spellings that are not what an owner sees in BackOffice.
+NEVER_SHOWN = ("CashRegister", "PDA", "API names", "názvy z PORTOS API")
 
 
 def _doc(language: str) -> dict[str, Any]:
@@ -65,3 +68,23 @@ def test_resources_are_named_in_words(language: str) -> None:
     assert subtypes == {name: label for name, label in labels.items() if name != "tickets"}
     selector = OPTIONS_SCHEMA.schema[next(k for k in OPTIONS_SCHEMA.schema if k == CONF_RESOURCES)]
     assert selector.config["translation_key"] == CONF_RESOURCES
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_api_names(language: str) -> None:
+    """Device types read as BackOffice names them, never as the API's names."""
+    for key, text in _texts(_doc(language)).items():
+        for word in NEVER_SHOWN:
+            assert word not in text, (key, word)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_till_refusal_says_what_already_happened(language: str) -> None:
+    """The refusal comes after PORTOS has logged the till out: it says so, not "would"."""
+    text = _doc(language)["config"]["error"]["wrong_device_type"]
+    if language == "en":
+        assert "would" not in text
+        assert "has just logged out" in text
+    else:
+        assert "by odhlásilo" not in text
+        assert "práve odhlásilo" in text
