@@ -1,4 +1,4 @@
-"""What a person reads: words instead of API names, no example address as a link."""
+"""What a person reads: PORTOS's own words, no API names, no example address as a link."""
 
 from __future__ import annotations
 
@@ -18,8 +18,30 @@ from custom_components.portos.const import CONF_RESOURCES
 TRANSLATIONS = Path(custom_components.portos.__file__).parent / "translations"
 LANGUAGES = ("en", "sk")
 
+# Words a PORTOS user would not know, or that mean something else (/work/shared/portos/sk-terms.md).
+SLOVAK_TO_AVOID = (
+    "Výdajné miesta",  # a pickup counter; orderendpoints are Objednávkové zariadenia
+    "Presuny medzi skladmi",  # only one kind of Skladové pohyby
+    "Položky",  # a line on a ticket; PLUs are Tovary
+    "Kategórie tovaru",
+    "Spôsoby platby",
+    "Spoločnosti",
+    "Fiškálne",
+    "Relácie",
+    "relácia",
+    "pokladnic",  # the device type is Pokladňa
+    "zmaz",  # PORTOS and Home Assistant say odstrániť
+    "uzavret",  # PORTOS says uzatvorený
+    "schém",
+    "Zdroje",
+    "zdroj",
+    "hub",
+    "Home Assistantu",
+    "PORTOS server",  # the product name goes after the noun: server PORTOS
+    "Používateľské meno",  # PORTOS's login name is Prihlasovacie meno
+)
 # API names and spellings that are not what an owner sees in BackOffice.
-NEVER_SHOWN = ("CashRegister", "PDA", "API names", "názvy z PORTOS API")
+NEVER_SHOWN = ("CashRegister", "PDA", "NineDigit", "API names", "názvy z PORTOS API")
 
 
 def _doc(language: str) -> dict[str, Any]:
@@ -71,11 +93,26 @@ def test_resources_are_named_in_words(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_no_api_names(language: str) -> None:
-    """Device types read as BackOffice names them, never as the API's names."""
+def test_no_api_names_or_misspelled_company(language: str) -> None:
+    """Device types read as BackOffice names them; the company as it spells itself."""
     for key, text in _texts(_doc(language)).items():
         for word in NEVER_SHOWN:
             assert word not in text, (key, word)
+
+
+def test_slovak_uses_portos_words() -> None:
+    """Slovak texts use PORTOS's own words and the formal style of Home Assistant's Slovak."""
+    texts = _texts(_doc("sk"))
+    for key, text in texts.items():
+        for word in SLOVAK_TO_AVOID:
+            assert word not in text, (key, word)
+        # Formal "vy" with a lowercase "vaše"; never the familiar "ty" forms.
+        assert not re.search(r"\b(tvoj|tvoje|tvoja|zadaj|vyber|skontroluj)\b", text), key
+    assert texts["selector.resources.options.orderendpoints"] == "Objednávkové zariadenia"
+    assert texts["selector.resources.options.stocktransfers"] == "Skladové pohyby"
+    assert "Pokladňa" in texts["config.step.user.description"]
+    assert "Mobilný čašník" in texts["config.step.user.description"]
+    assert "Nine Digit, s.r.o." in texts["issues.license_expired.description"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
