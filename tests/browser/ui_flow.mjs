@@ -307,6 +307,8 @@ await step("closing a ticket runs the automation (its notification and trace)", 
   await till.close(ticket.id);
   await page.locator("ha-sidebar").getByText("Notifications", { exact: true }).click();
   await page.getByText("Table 7 is paid").waitFor();
+  // A trial click waits until the drawer has stopped sliding in, without clicking.
+  await page.getByRole("button", { name: "Dismiss" }).first().click({ trial: true });
   await shot("notification");
   await page.keyboard.press("Escape");
   await page.goto(`${base}/config/automation/trace/${automationId}`);
