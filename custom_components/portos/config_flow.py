@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, override
+from typing import TYPE_CHECKING, Any, Final, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -95,6 +95,10 @@ OPTIONS_SCHEMA = vol.Schema(
                 options=sorted(RESOURCE_NAMES),
                 multiple=True,
                 mode=SelectSelectorMode.DROPDOWN,
+                # The API names mean nothing to a shop owner: show PORTOS's own words, sorted in
+                # the user's language.
+                translation_key=CONF_RESOURCES,
+                sort=True,
             )
         ),
         vol.Required(CONF_EVENT_DETAIL): SelectSelector(
@@ -108,8 +112,16 @@ OPTIONS_SCHEMA = vol.Schema(
 )
 
 
+# Example addresses go in as placeholders: a URL written into the text would be rendered as a
+# link by the frontend's markdown, and Home Assistant's translation rules keep URLs out of texts.
+URL_PLACEHOLDERS: Final = {
+    "example_url": "http://192.168.1.20:3000",
+    "example_tunnel": "https://….expose.ninedigit.sk",
+}
+
+
 def _without_password(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the form values worth showing again: everything except the password."""
+    """Return the stored values a form may show: everything except the password."""
     return {key: value for key, value in data.items() if key != CONF_PASSWORD}
 
 
@@ -141,12 +153,13 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_EVENT_DETAIL: DEFAULT_EVENT_DETAIL,
                     },
                 )
+        # After an error the form keeps everything the user typed, the password too: it goes
+        # back only to the browser that sent it.
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                USER_SCHEMA, _without_password(user_input or {})
-            ),
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input or {}),
             errors=errors,
+            description_placeholders=URL_PLACEHOLDERS,
         )
 
     async def async_step_reauth(
@@ -170,7 +183,7 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
-                REAUTH_SCHEMA, _without_password(user_input or entry.data)
+                REAUTH_SCHEMA, user_input or _without_password(entry.data)
             ),
             errors=errors,
             description_placeholders={CONF_URL: entry.data[CONF_URL]},
@@ -192,9 +205,10 @@ class PortosConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                RECONFIGURE_SCHEMA, _without_password(user_input or entry.data)
+                RECONFIGURE_SCHEMA, user_input or _without_password(entry.data)
             ),
             errors=errors,
+            description_placeholders=URL_PLACEHOLDERS,
         )
 
     async def _async_test_login(self, data: dict[str, Any]) -> dict[str, str]:

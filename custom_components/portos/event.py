@@ -116,6 +116,17 @@ class PortosEventEntity(PortosEntity, EventEntity):
         """Initialise the entity for one description."""
         super().__init__(coordinator, description)
 
+    @property
+    @override
+    def available(self) -> bool:
+        """Stay available: the state is the last event, still true while the server is away.
+
+        Home Assistant's logbook writes every state change of an event entity as "detected an
+        event", "unavailable" included, so following the server's availability would log two
+        events that never happened for each outage. *Live updates* tells whether events can come.
+        """
+        return True
+
     @override
     async def async_added_to_hass(self) -> None:
         """Listen to the coordinator's PORTOS events while the entity exists."""

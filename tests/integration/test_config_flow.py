@@ -25,6 +25,7 @@ from custom_components.portos.config_flow import (
     OPTIONS_SCHEMA,
     REAUTH_SCHEMA,
     RECONFIGURE_SCHEMA,
+    URL_PLACEHOLDERS,
     USER_SCHEMA,
 )
 from custom_components.portos.const import (
@@ -216,7 +217,7 @@ async def test_user_flow_errors_then_recovers(
     changes: dict[str, Any],
     errors: dict[str, str],
 ) -> None:
-    """Each failure keeps the form with the user's input (but no password); fixing it creates."""
+    """Each failure keeps the form with all the user typed, password too; fixing it creates."""
     caplog.set_level(logging.DEBUG)
     bad = _form(simulator.url, **_fill(changes, simulator.url, closed_url))
     result = await _start_user_flow(hass)
@@ -226,7 +227,8 @@ async def test_user_flow_errors_then_recovers(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == errors
-    assert _suggested(result) == {k: v for k, v in bad.items() if k != CONF_PASSWORD}
+    assert _suggested(result) == bad
+    assert result["description_placeholders"] == URL_PLACEHOLDERS
     assert not mock_setup_entry.mock_calls
 
     result = await _configure(hass, result, _form(simulator.url))
@@ -337,7 +339,7 @@ async def test_reauth_errors_then_recovers(
     changes: dict[str, Any],
     errors: dict[str, str],
 ) -> None:
-    """A rejected login keeps the reauth form (no password shown); the right one succeeds."""
+    """A rejected login keeps the reauth form with what was typed; the right one succeeds."""
     entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
     entry.add_to_hass(hass)
     good = {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD, CONF_DEVICE_NAME: "HomeAssistant"}
@@ -348,7 +350,7 @@ async def test_reauth_errors_then_recovers(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == errors
-    assert _suggested(result) == {k: v for k, v in (good | changes).items() if k != CONF_PASSWORD}
+    assert _suggested(result) == good | changes
     assert entry.data[CONF_PASSWORD] == "old-password"
 
     result = await _configure(hass, result, good)
@@ -547,7 +549,8 @@ async def test_reconfigure_errors_then_recovers(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == errors
-    assert _suggested(result) == {k: v for k, v in bad.items() if k != CONF_PASSWORD}
+    assert _suggested(result) == bad
+    assert result["description_placeholders"] == URL_PLACEHOLDERS
     assert entry.data == _form(simulator.url)
     assert not mock_setup_entry.mock_calls
 
@@ -557,6 +560,24 @@ async def test_reconfigure_errors_then_recovers(
     assert result["reason"] == "reconfigure_successful"
     assert entry.data == _form(simulator.url, **{CONF_VERIFY_SSL: False})
     assert len(mock_setup_entry.mock_calls) == 1
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_error_never_shows_the_stored_password(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """Left empty (keep the stored one), the password stays empty after an error."""
+    entry = _entry(simulator.url)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    user_input = _form(simulator.url, **{CONF_DEVICE_NAME: "Kitchen"})
+    del user_input[CONF_PASSWORD]
+
+    result = await _configure(hass, result, user_input)
+
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert _suggested(result) == user_input
+    assert CONF_PASSWORD not in _suggested(result)
 
 
 @pytest.mark.usefixtures("mock_setup_entry")

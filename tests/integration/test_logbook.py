@@ -1,213 +1,168 @@
-"""Tests for the PORTOS logbook descriptions of portos_event."""
+"""The logbook as a person reads it: one line per PORTOS change, none when nothing happened.
+
+Home Assistant's logbook lists every state change of an event entity (the frontend writes it as
+"<entity> detected an event", whatever the new state is, "unavailable" included) and, separately,
+every bus event an integration's logbook platform describes. A describer cannot skip a row, and
+all PORTOS changes share one bus event type, so describing `portos_event` would put a second line
+beside each ticket change. The event entities carry the change instead, and stay available while
+the server is away, so an outage adds no line of theirs.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.logbook.const import DOMAIN as LOGBOOK_DOMAIN
-from homeassistant.components.logbook.models import async_event_to_row
-from homeassistant.components.logbook.processor import EventProcessor
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.portos import logbook as portos_logbook
-from custom_components.portos.const import (
-    ATTR_ACTION,
-    ATTR_CREATED_AT,
-    ATTR_DEVICE,
-    ATTR_DEVICE_ID,
-    ATTR_EVENT,
-    ATTR_RESOURCE,
-    ATTR_RESOURCE_ID,
-    ATTR_RESOURCES,
-    ATTR_USER,
-    ATTR_VERSION,
-    DOMAIN,
-    EVENT_PORTOS,
-)
+import custom_components.portos  # noqa: F401 - imported at module level, as HA tests need
+from custom_components.portos.const import DOMAIN
+from tests.integration.portos_helpers import wait_for, wait_hub
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from datetime import datetime
 
-    from homeassistant.helpers import device_registry as dr
+    from homeassistant.core import HomeAssistant
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
     from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-pytestmark = pytest.mark.usefixtures("enable_custom_integrations")
+    from simulator.server import Simulator
+    from tests.till import Till
 
 SHOP_ID = "12345"
 
 
-def _data(**overrides: Any) -> dict[str, Any]:
-    """Return portos_event data as the coordinator fires it for a ticket close by admin on P01."""
-    return {
-        ATTR_DEVICE_ID: None,
-        ATTR_EVENT: "portos.resources.changed",
-        ATTR_RESOURCE: "tickets",
-        ATTR_ACTION: "closed",
-        ATTR_RESOURCE_ID: "t-1",
-        ATTR_VERSION: 3,
-        ATTR_USER: "admin",
-        ATTR_DEVICE: "P01",
-        ATTR_CREATED_AT: "2026-11-28T10:00:00+00:00",
-        ATTR_RESOURCES: [{"id": "t-1", "name": "Table 4", "_v": 3}],
-    } | overrides
+def _entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
+    """Return the entity id of one of the shop's entities by its key."""
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{SHOP_ID}_{key}")
+    assert found is not None, key
+    return found
+
+
+def _state(hass: HomeAssistant, platform: str, key: str) -> str:
+    """Return the state of one of the shop's entities."""
+    state = hass.states.get(_entity_id(hass, platform, key))
+    assert state is not None, key
+    return state.state
 
 
 @pytest.fixture
-def shop_device(hass: HomeAssistant, device_registry: dr.DeviceRegistry) -> dr.DeviceEntry:
-    """Register the shop's device as the integration does."""
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=SHOP_ID, title=f"PORTOS {SHOP_ID}")
-    entry.add_to_hass(hass)
-    return device_registry.async_get_or_create(
-        config_entry_id=entry.entry_id,
-        identifiers={(DOMAIN, SHOP_ID)},
-        manufacturer="NineDigit",
-        model="PORTOS",
-        name="Bistro",
-    )
+def mock_recorder_before_hass(async_setup_recorder_instance: None) -> None:
+    """Prepare the recorder before hass exists (the logbook reads what it recorded)."""
 
 
-async def _humanify(hass: HomeAssistant, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Run portos_event data through the logbook's own processor, as the logbook UI would."""
-    hass.config.components.add("recorder")
-    hass.config.components.add(DOMAIN)
+@pytest.fixture
+async def portos(
+    hass: HomeAssistant, recorder_mock: Any, portos_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up the logbook, then the PORTOS entry on the simulator with its hub connected."""
     assert await async_setup_component(hass, LOGBOOK_DOMAIN, {})
-    await hass.async_block_till_done()
-    processor = EventProcessor(hass, (EVENT_PORTOS,))
-    return processor.humanify(async_event_to_row(Event(EVENT_PORTOS, data)) for data in events)
+    portos_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(portos_entry.entry_id)
+    await wait_hub(hass, portos_entry, connected=True)
+    return portos_entry
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({}, "Ticket 'Table 4' closed by admin on P01"),
-        ({ATTR_ACTION: "created", ATTR_USER: "jana"}, "Ticket 'Table 4' created by jana on P01"),
-        ({ATTR_ACTION: "updated", ATTR_DEVICE: None}, "Ticket 'Table 4' updated by admin"),
-        ({ATTR_ACTION: "deleted", ATTR_USER: None}, "Ticket 'Table 4' deleted on P01"),
-        ({ATTR_RESOURCES: []}, "Ticket t-1 closed by admin on P01"),
-        ({ATTR_RESOURCES: [{"id": "t-1", "name": ""}]}, "Ticket t-1 closed by admin on P01"),
-        ({ATTR_RESOURCES: ["odd"], ATTR_RESOURCE_ID: 42}, "Ticket 42 closed by admin on P01"),
-        ({ATTR_RESOURCES: None, ATTR_RESOURCE_ID: None}, "Ticket closed by admin on P01"),
-        ({ATTR_RESOURCES: None, ATTR_RESOURCE_ID: True}, "Ticket closed by admin on P01"),
-        ({ATTR_RESOURCES: None, ATTR_RESOURCE_ID: ""}, "Ticket closed by admin on P01"),
-        (
-            {
-                ATTR_EVENT: "portos.licence.activated",
-                ATTR_RESOURCE: "license",
-                ATTR_ACTION: "activated",
-                ATTR_RESOURCE_ID: SHOP_ID,
-                ATTR_USER: None,
-                ATTR_DEVICE: None,
-                ATTR_RESOURCES: [{"shopId": 12345, "remainingDays": 365}],
-            },
-            "License activated",
-        ),
-        (
-            {
-                ATTR_RESOURCE: "devices",
-                ATTR_ACTION: "updated",
-                ATTR_RESOURCE_ID: "d-7",
-                ATTR_RESOURCES: [{"id": "d-7", "name": "P02"}],
-            },
-            "Devices record 'P02' updated by admin on P01",
-        ),
-        (
-            {ATTR_RESOURCE: "customers", ATTR_ACTION: "deleted", ATTR_RESOURCES: []},
-            "Customers record t-1 deleted by admin on P01",
-        ),
-        (
-            {ATTR_RESOURCE: "customers", ATTR_RESOURCE_ID: None, ATTR_RESOURCES: []},
-            "Customers record closed by admin on P01",
-        ),
-        # Rows written by another version, or damaged, still read as a sentence.
-        (
-            {ATTR_RESOURCE: None, ATTR_ACTION: 7, ATTR_USER: 1},
-            "Resource record 'Table 4' changed on P01",
-        ),
-    ],
-)
-def test_describe_message(overrides: dict[str, Any], message: str) -> None:
-    """Each kind of portos_event reads as one plain sentence."""
-    assert portos_logbook.describe_message(_data(**overrides)) == message
+async def _logbook(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, since: datetime
+) -> list[dict[str, Any]]:
+    """Return the logbook since `since`, as the logbook's REST API serves it to the UI."""
+    await async_wait_recording_done(hass)
+    client = await hass_client()
+    response = await client.get(f"/api/logbook/{since.isoformat()}")
+    assert response.status == HTTPStatus.OK
+    entries: list[dict[str, Any]] = await response.json()
+    return entries
 
 
-async def test_humanify_names_the_shop_device(
-    hass: HomeAssistant, shop_device: dr.DeviceEntry, device_registry: dr.DeviceRegistry
+def _portos_lines(hass: HomeAssistant, entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Return (entity id or domain, state or message) of every line about the PORTOS shop."""
+    registry = er.async_get(hass)
+    lines = []
+    for entry in entries:
+        entity_id = entry.get("entity_id")
+        if entity_id and (found := registry.async_get(entity_id)) and found.platform == DOMAIN:
+            lines.append((entity_id, entry.get("state") or entry.get("message") or ""))
+        elif entry.get("domain") == DOMAIN:
+            lines.append((DOMAIN, entry.get("message") or ""))
+    return lines
+
+
+def _is_event_line(line: tuple[str, str]) -> bool:
+    """Tell a line that reads as an event (an event entity's, or a described bus event)."""
+    return line[0].startswith("event.") or line[0] == DOMAIN
+
+
+async def test_one_line_per_ticket_change(
+    hass: HomeAssistant, portos: MockConfigEntry, till: Till, hass_client: ClientSessionGenerator
 ) -> None:
-    """The entry is named after the shop's device (the user's name for it first)."""
-    first, second = await _humanify(
-        hass,
-        [_data(**{ATTR_DEVICE_ID: shop_device.id}), _data(**{ATTR_DEVICE_ID: "gone"})],
-    )
+    """Opening and closing a ticket, then renewing the license, are three lines, no more."""
+    await async_wait_recording_done(hass)
+    since = dt_util.utcnow()
+    tickets = _entity_id(hass, "event", "tickets")
+    license_events = _entity_id(hass, "event", "license")
+    hub = portos.runtime_data.hub
 
-    assert first["name"] == "Bistro"
-    assert first["message"] == "Ticket 'Table 4' closed by admin on P01"
-    assert first["domain"] == DOMAIN
-    # A device removed since the event was recorded falls back to the product's name.
-    assert second["name"] == "PORTOS"
+    ticket = await till.create_ticket("Table 4")
+    await wait_for(hass, lambda: hub.stats.notifications >= 1)
+    await till.close_ticket(ticket["id"])
+    await wait_for(hass, lambda: hub.stats.notifications >= 2)
+    await till.activate_license()
+    await wait_for(hass, lambda: hub.stats.notifications >= 3)
+    await hass.async_block_till_done()
 
-    device_registry.async_update_device(shop_device.id, name_by_user="Bistro till room")
-    (renamed,) = await _humanify(hass, [_data(**{ATTR_DEVICE_ID: shop_device.id})])
-    assert renamed["name"] == "Bistro till room"
+    lines = _portos_lines(hass, await _logbook(hass, hass_client, since))
 
-
-async def test_humanify_without_device_id(hass: HomeAssistant) -> None:
-    """An event with no device id (or an odd one) is still described."""
-    first, second = await _humanify(
-        hass, [_data(**{ATTR_DEVICE_ID: None}), _data(**{ATTR_DEVICE_ID: 5})]
-    )
-
-    assert first["name"] == second["name"] == "PORTOS"
-    assert first["message"] == "Ticket 'Table 4' closed by admin on P01"
+    events = [line for line in lines if _is_event_line(line)]
+    assert [entity_id for entity_id, _ in events] == [tickets, tickets, license_events], lines
+    # Each is the event entity's new state: the time of a change that happened.
+    assert all(dt_util.parse_datetime(state) for _, state in events)
+    # Besides them at most readings that did change (the renewed license's expiry).
+    assert all(line[0].startswith("sensor.") for line in lines if not _is_event_line(line))
 
 
-class TestRecordedLogbook:
-    """The logbook as the UI reads it: from the recorder's database, over the REST API."""
+async def test_no_line_when_the_server_goes_away_and_comes_back(
+    hass: HomeAssistant,
+    portos: MockConfigEntry,
+    simulator: Simulator,
+    till: Till,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """An outage shows on the readings, not as events: the event entities keep their last event."""
+    hub = portos.runtime_data.hub
+    await till.create_ticket("Table 4")
+    await wait_for(hass, lambda: hub.stats.notifications >= 1)
+    await hass.async_block_till_done()
+    tickets_before = hass.states.get(_entity_id(hass, "event", "tickets"))
+    assert tickets_before is not None
+    await async_wait_recording_done(hass)
+    since = dt_util.utcnow()
 
-    @pytest.fixture
-    def mock_recorder_before_hass(self, async_setup_recorder_instance: None) -> None:
-        """Prepare the recorder before hass exists (an autouse fixture needs hass early)."""
+    await simulator.stop()
+    await wait_hub(hass, portos, connected=False)
+    await wait_for(hass, lambda: _state(hass, "sensor", "license_status") == STATE_UNAVAILABLE)
+    assert _state(hass, "event", "tickets") == tickets_before.state
+    await simulator.start()
+    await wait_hub(hass, portos, connected=True)
+    await wait_for(hass, lambda: _state(hass, "sensor", "license_status") == "valid")
 
-    @pytest.mark.usefixtures("recorder_mock")
-    async def test_logbook_api_lists_recorded_events(
-        self,
-        hass: HomeAssistant,
-        hass_client: ClientSessionGenerator,
-        shop_device: dr.DeviceEntry,
-    ) -> None:
-        """Through the recorder and the logbook's REST API, a fired portos_event reads in words."""
-        hass.config.components.add(DOMAIN)
-        assert await async_setup_component(hass, LOGBOOK_DOMAIN, {})
-        await hass.async_block_till_done()
-        start = dt_util.utcnow() - timedelta(seconds=1)
+    lines = _portos_lines(hass, await _logbook(hass, hass_client, since))
 
-        hass.bus.async_fire(EVENT_PORTOS, _data(**{ATTR_DEVICE_ID: shop_device.id}))
-        hass.bus.async_fire(
-            EVENT_PORTOS,
-            _data(
-                **{
-                    ATTR_DEVICE_ID: shop_device.id,
-                    ATTR_ACTION: "created",
-                    ATTR_RESOURCE_ID: "t-2",
-                    ATTR_RESOURCES: [{"id": "t-2", "name": "Bar 1"}],
-                }
-            ),
-        )
-        await async_wait_recording_done(hass)
-
-        client = await hass_client()
-        response = await client.get(f"/api/logbook/{start.isoformat()}")
-        assert response.status == HTTPStatus.OK
-        entries = [entry for entry in await response.json() if entry.get("domain") == DOMAIN]
-        assert [(entry["name"], entry["message"]) for entry in entries] == [
-            ("Bistro", "Ticket 'Table 4' closed by admin on P01"),
-            ("Bistro", "Ticket 'Bar 1' created by admin on P01"),
-        ]
+    # The readings did go away and come back (so the logbook saw the outage) ...
+    license_status = _entity_id(hass, "sensor", "license_status")
+    assert (license_status, STATE_UNAVAILABLE) in lines
+    assert (license_status, "valid") in lines
+    # ... but nothing reads as an event.
+    assert not [line for line in lines if _is_event_line(line)], lines
+    tickets_after = hass.states.get(_entity_id(hass, "event", "tickets"))
+    assert tickets_after is not None
+    assert tickets_after.state == tickets_before.state
+    assert tickets_after.attributes == tickets_before.attributes

@@ -1,0 +1,1 @@
+"""Browser tests: Home Assistant's UI in Debian's Chromium."""
