@@ -15,8 +15,10 @@ from .const import (
     ACTION_CREATED,
     ACTION_DELETED,
     ACTION_UPDATED,
+    ATTR_CURRENCY,
     ATTR_DEVICE,
     ATTR_RESOURCE_ID,
+    ATTR_TOTAL,
     ATTR_USER,
     ATTR_VERSION,
     LOGGER,
@@ -44,12 +46,17 @@ def _first(event: PortosEvent) -> Mapping[str, Any]:
 
 
 def ticket_attributes(event: PortosEvent) -> dict[str, Any]:
-    """Return which ticket changed, to which version, and who did it on which till."""
+    """Return which ticket changed, to which version, who did it on which till, and its total.
+
+    The total is what a closed ticket took, else what the ticket is worth (None if unreadable).
+    """
     attributes: dict[str, Any] = {
         ATTR_RESOURCE_ID: event.resource_id,
         ATTR_VERSION: event.version,
         ATTR_USER: event.user,
         ATTR_DEVICE: event.device,
+        ATTR_TOTAL: None if event.total is None else float(event.total),
+        ATTR_CURRENCY: event.currency,
     }
     name = _first(event).get("name")
     if isinstance(name, str) and name:
