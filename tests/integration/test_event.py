@@ -274,6 +274,8 @@ async def test_full_detail(
         ATTR_VERSION: ticket["_v"],
         ATTR_USER: "admin",
         ATTR_DEVICE: "P01",
+        ATTR_TOTAL: 0.0,
+        ATTR_CURRENCY: "EUR",
         "name": "Terrace 2",
     }
 
@@ -399,6 +401,8 @@ def test_attributes_of_odd_events() -> None:
         ATTR_VERSION: None,
         ATTR_USER: None,
         ATTR_DEVICE: None,
+        ATTR_TOTAL: None,
+        ATTR_CURRENCY: None,
     }
     nameless = dataclasses.replace(bare, resources=[{"id": "t", "name": ""}])
     assert "name" not in portos_event.ticket_attributes(nameless)
