@@ -431,3 +431,17 @@ def test_a_resync_replaces_the_figures(tracker: TicketTracker) -> None:
     assert tracker.open_value == Decimal("3.00")
     assert tracker.sales_today == Decimal("4.00")
     assert tracker.sales_by_payment_type == {"card": Decimal("4.00")}
+
+
+def test_a_later_change_to_a_ticket_closed_another_day_takes_nothing_today(
+    tracker: TicketTracker,
+) -> None:
+    """A ticket closed yesterday and changed today (its receipt) adds nothing to today's sales."""
+    yesterday = DAY - timedelta(days=1)
+    tracker.apply(CREATED, "t1", 1, closed=False, ticket=priced("t1", 1, "5.00"))
+    paid = priced("t1", 2, "5.00", closed=True, payments=[("cash", "5.00")])
+    assert tracker.apply(UPDATED, "t1", 2, closed=True, closed_on=yesterday, ticket=paid)
+    later = priced("t1", 3, "5.00", closed=True, payments=[("cash", "5.00")])
+    change = tracker.apply(UPDATED, "t1", 3, closed=True, closed_on=yesterday, ticket=later)
+    assert change is TicketChange.UPDATED
+    assert (tracker.closed_today, tracker.sales_today) == (0, Decimal(0))
