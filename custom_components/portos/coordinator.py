@@ -176,6 +176,7 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         self._hub_connects = 0
         self._synced_connection = 0
         self._unsub_hass_stop: CALLBACK_TYPE | None = None
+        self._publish_scheduled = False
         self._stopped = False
 
     @property
@@ -413,9 +414,22 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
 
     @callback
     def _async_publish(self) -> None:
-        """Push the current state to the entities, once a refresh has read health and license."""
-        if self._health is not None:
-            self.async_set_updated_data(self._build())
+        """Push the current state to the entities as soon as the pushes at hand are applied.
+
+        A busy server sends many notifications at once, and each is applied (and fired on the bus)
+        as it comes; the entities get the result once, when the loop is free again, instead of
+        once per notification. Nothing is published before a refresh has read health and license.
+        """
+        if self._health is None or self._publish_scheduled:
+            return
+        self._publish_scheduled = True
+        self.hass.loop.call_soon(self._async_publish_now)
+
+    @callback
+    def _async_publish_now(self) -> None:
+        """Publish the state the scheduled publish was for."""
+        self._publish_scheduled = False
+        self.async_set_updated_data(self._build())
 
     @callback
     def _async_midnight(self, _now: datetime) -> None:

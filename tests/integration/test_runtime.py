@@ -560,6 +560,37 @@ async def test_a_push_writes_only_the_entities_it_changes(
     assert written == [entity_id(hass, "event", "tickets")]
 
 
+async def test_a_burst_of_pushes_is_published_once(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """Ten tickets in one WebSocket message: ten bus events, one write of the open count."""
+    events = async_capture_events(hass, EVENT_PORTOS)
+    open_tickets = entity_id(hass, "sensor", "open_tickets")
+    written: list[str | None] = []
+
+    @callback
+    def record(event: Event[Any]) -> None:
+        if event.data["entity_id"] == open_tickets:
+            written.append(event.data["new_state"].state)
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    frame = "".join(
+        json.dumps(
+            {
+                "type": 1,
+                "target": "OnEvent",
+                "arguments": [ticket_notification({"id": f"burst-{n}", "_v": 1}, 1)],
+            }
+        )
+        + "\x1e"
+        for n in range(10)
+    )
+    await till.emit_raw(frame)
+    await wait_for(hass, lambda: len(events) == 10)
+    await hass.async_block_till_done()
+    assert written == ["10"]
+
+
 async def test_availability_follows_rest_while_the_hub_is_down(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:
