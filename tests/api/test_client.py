@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -21,31 +20,19 @@ from custom_components.portos.api.exceptions import (
     PortosWrongDeviceTypeError,
 )
 from custom_components.portos.api.models import HealthStatus
-from simulator.server import Simulator
 from tests.till import Till
 
+if TYPE_CHECKING:
+    from simulator.server import Simulator
+    from tests.common import SimulatorFactory
+
 PASSWORD = "portos"
-
-type Factory = Callable[..., Awaitable[Simulator]]
-
-
-@pytest.fixture
-async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """Yield a client session that the test (never the client) closes."""
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
 
 
 @pytest.fixture
 def client(simulator: Simulator, session: aiohttp.ClientSession) -> PortosClient:
     """Return a client for the default simulator, given its URL with a trailing slash."""
     return PortosClient(session, f"{simulator.url}/", "admin", PASSWORD)
-
-
-@pytest.fixture
-async def till(simulator: Simulator, session: aiohttp.ClientSession) -> Till:
-    """Return the P01 till of the default simulator."""
-    return Till(session, simulator.url)
 
 
 def sessions(sim: Simulator) -> list[Any]:
@@ -143,7 +130,7 @@ async def test_concurrent_callers_share_one_login(
 
 
 async def test_refresh_before_exp(
-    simulator_factory: Factory, session: aiohttp.ClientSession
+    simulator_factory: SimulatorFactory, session: aiohttp.ClientSession
 ) -> None:
     sim = await simulator_factory(token_lifetime=2)
     client = PortosClient(session, sim.url, "admin", PASSWORD)
@@ -161,7 +148,9 @@ async def test_refresh_before_exp(
 
 
 async def test_refresh_refused_logs_in_again(
-    simulator_factory: Factory, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    simulator_factory: SimulatorFactory,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="custom_components.portos.api")
     sim = await simulator_factory(token_lifetime=2)
@@ -176,7 +165,7 @@ async def test_refresh_refused_logs_in_again(
 
 
 async def test_refresh_connection_error_keeps_the_session(
-    simulator_factory: Factory, session: aiohttp.ClientSession
+    simulator_factory: SimulatorFactory, session: aiohttp.ClientSession
 ) -> None:
     sim = await simulator_factory(token_lifetime=2)
     client = PortosClient(session, sim.url, "admin", PASSWORD)
@@ -263,7 +252,9 @@ async def test_prefix_api_v1(client: PortosClient) -> None:
 
 
 async def test_prefix_falls_back_to_api_once(
-    simulator_factory: Factory, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    simulator_factory: SimulatorFactory,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="custom_components.portos.api")
     sim = await simulator_factory(api_prefix="/api")
@@ -452,7 +443,9 @@ async def test_license(client: PortosClient, till: Till, simulator: Simulator) -
     assert (await client.get_license()).remaining_days == 365
 
 
-async def test_expired_license(simulator_factory: Factory, session: aiohttp.ClientSession) -> None:
+async def test_expired_license(
+    simulator_factory: SimulatorFactory, session: aiohttp.ClientSession
+) -> None:
     sim = await simulator_factory(license_days=0, shop_id=777)
     client = PortosClient(session, sim.url, "admin", PASSWORD)
     shop_license = await client.get_license()
@@ -505,7 +498,9 @@ async def test_stopped_server_is_a_connection_error(
 
 
 async def test_no_secret_in_logs_or_errors(
-    simulator_factory: Factory, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    simulator_factory: SimulatorFactory,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sim = await simulator_factory(token_lifetime=2)

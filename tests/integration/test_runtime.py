@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
     from custom_components.portos.api import PortosEvent
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
     from tests.till import Till
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
     from tests.till import Till
 
 

@@ -14,8 +14,8 @@ from tests.simulator.hubclient import HUB, RS, HubClient, login
 
 if TYPE_CHECKING:
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
-    from tests.simulator.conftest import HubFactory
+    from tests.common import SimulatorFactory
+    from tests.simulator.hubclient import HubFactory
     from tests.till import Till
 
 TICKETS = {"e": "portos.resources.changed", "r": [{"n": "tickets"}]}
