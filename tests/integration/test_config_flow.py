@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 import json
 import logging
 from pathlib import Path
 import re
-import socket
 from typing import TYPE_CHECKING, Any
 from unittest.mock import AsyncMock, patch
 
@@ -34,6 +33,8 @@ from custom_components.portos.const import (
     CONF_RESOURCES,
     DOMAIN,
 )
+from tests.common import free_port
+from tests.integration.const import SHOP_ID
 from tests.integration.portos_helpers import wait_for, wait_hub
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-SHOP_ID = "12345"  # the simulator's default shopId
 OTHER_SHOP_ID = 67890
 PASSWORD = "portos"  # the simulator's default password
 WRONG_PASSWORD = "Wr0ng-Pa55word"  # distinctive, so a leak into the log would be found
@@ -73,19 +73,9 @@ URL_ERROR_CASES = [
 
 
 @pytest.fixture
-def mock_setup_entry() -> Generator[AsyncMock]:
-    """Keep created or reloaded entries from starting the runtime (the flow is under test)."""
-    with patch("custom_components.portos.async_setup_entry", return_value=True) as mock:
-        yield mock
-
-
-@pytest.fixture
 def closed_url() -> str:
     """Return a 127.0.0.1 address nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def _form(url: str, /, **changes: Any) -> dict[str, Any]:
