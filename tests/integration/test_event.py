@@ -346,6 +346,11 @@ async def test_last_event_survives_a_reload(
     tickets_id = entity_id(hass, "event", "tickets")
     before = hass.states.get(tickets_id)
     assert before is not None
+    # An event to keep (else "unknown" before and after would pass for a kept state).
+    assert (before.attributes[ATTR_EVENT_TYPE], before.attributes["name"]) == (
+        "created",
+        "Window 3",
+    )
 
     assert await hass.config_entries.async_reload(init_portos.entry_id)
     await wait_hub(hass, init_portos, connected=True)

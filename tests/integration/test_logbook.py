@@ -131,6 +131,8 @@ async def test_no_line_when_the_server_goes_away_and_comes_back(
     await hass.async_block_till_done()
     tickets_before = hass.states.get(entity_id(hass, "event", "tickets"))
     assert tickets_before is not None
+    # It shows an event (else "unknown" before and after would pass for a kept state).
+    assert dt_util.parse_datetime(tickets_before.state) is not None
     await async_wait_recording_done(hass)
     since = dt_util.utcnow()
 

@@ -97,8 +97,12 @@ async def test_unloading_one_shop_leaves_the_other_live(
     assert await hass.config_entries.async_unload(first.entry_id)
     await hass.async_block_till_done()
     assert first.state is ConfigEntryState.NOT_LOADED
+    events = async_capture_events(hass, EVENT_PORTOS)
     await first_till.create_ticket("Unseen")
     await second_till.create_ticket("Bar 1")
     await wait_for(hass, lambda: _open_tickets(hass, SHOPS[1]) == "1")
+    # The first shop's ticket was made first: a hub of its still running would have delivered it
+    # before the second shop's.
+    assert [event.data["device_id"] for event in events] == [second.runtime_data.device_id]
     assert second.runtime_data.hub.connected
     assert not any(conn.ready for conn in first_simulator.state.hub.connections.values())
