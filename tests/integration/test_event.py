@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import datetime
 import json
@@ -15,11 +14,10 @@ from homeassistant.components.event import (
     DATA_COMPONENT as EVENT_COMPONENT,
 )
 from homeassistant.const import STATE_UNKNOWN, Platform
-from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import snapshot_platform
+from pytest_homeassistant_custom_component.common import async_capture_events, snapshot_platform
 
 from custom_components.portos import event as portos_event
 from custom_components.portos.api import PortosEvent
@@ -44,7 +42,7 @@ from custom_components.portos.const import (
     EVENT_PORTOS,
 )
 from tests.integration.const import EVENT_KEYS, MORNING, SHOP_ID
-from tests.integration.portos_helpers import TIMEOUT, entity_id, resource_changed, wait_hub
+from tests.integration.portos_helpers import entity_id, resource_changed, wait_for, wait_hub
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
@@ -81,23 +79,11 @@ class BusEvents:
     def __init__(self, hass: HomeAssistant) -> None:
         """Start recording."""
         self.hass = hass
-        self.events: list[Event] = []
-        self._arrived = asyncio.Event()
-        hass.bus.async_listen(EVENT_PORTOS, self._record)
+        self.events = async_capture_events(hass, EVENT_PORTOS)
 
-    @callback
-    def _record(self, event: Event) -> None:
-        """Keep one event and wake the waiter."""
-        self.events.append(event)
-        self._arrived.set()
-
-    async def wait_for(self, count: int) -> Event:
+    async def wait_for(self, count: int) -> Event[dict[str, Any]]:
         """Wait until `count` events have been fired in all; return the last one."""
-        async with asyncio.timeout(TIMEOUT):
-            while len(self.events) < count:
-                self._arrived.clear()
-                await self._arrived.wait()
-        await self.hass.async_block_till_done()
+        await wait_for(self.hass, lambda: len(self.events) >= count)
         assert len(self.events) == count, [event.data[ATTR_ACTION] for event in self.events]
         return self.events[-1]
 
@@ -108,7 +94,9 @@ def bus(hass: HomeAssistant) -> BusEvents:
     return BusEvents(hass)
 
 
-def _assert_bus_event(event: Event, device_id: str, action: str, ticket: dict[str, Any]) -> None:
+def _assert_bus_event(
+    event: Event[dict[str, Any]], device_id: str, action: str, ticket: dict[str, Any]
+) -> None:
     """Check every key of a ticket's portos_event against what the till did."""
     data = event.data
     assert set(data) == EVENT_KEYS
