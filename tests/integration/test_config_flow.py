@@ -35,7 +35,7 @@ from custom_components.portos.const import (
 )
 from tests.common import free_port
 from tests.integration.const import SHOP_ID
-from tests.integration.portos_helpers import wait_for, wait_hub
+from tests.integration.portos_helpers import portos_config_entry, wait_for, wait_hub
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -95,17 +95,6 @@ def _fill(changes: Mapping[str, Any], server: str, closed: str) -> dict[str, Any
         key: value.format(server=server, closed=closed) if isinstance(value, str) else value
         for key, value in changes.items()
     }
-
-
-def _entry(url: str, /, *, unique_id: str = SHOP_ID, **changes: Any) -> MockConfigEntry:
-    """Return a config entry as the user step would have created it."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"PORTOS {unique_id}",
-        unique_id=unique_id,
-        data=_form(url, **changes),
-        options={CONF_RESOURCES: ["tickets"], CONF_EVENT_DETAIL: "summary"},
-    )
 
 
 def _suggested(result: ConfigFlowResult) -> dict[str, Any]:
@@ -255,7 +244,7 @@ async def test_user_flow_already_configured(
     hass: HomeAssistant, simulator: Simulator, closed_url: str, mock_setup_entry: AsyncMock
 ) -> None:
     """A second entry for the same shop aborts, even at another address, and changes nothing."""
-    entry = _entry(closed_url)
+    entry = portos_config_entry(closed_url)
     entry.add_to_hass(hass)
     result = await _start_user_flow(hass)
 
@@ -275,7 +264,7 @@ async def test_reauth(
     hass: HomeAssistant, simulator: Simulator, mock_setup_entry: AsyncMock
 ) -> None:
     """New credentials are tested, stored, and the entry is reloaded."""
-    entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(simulator.url, password="old-password")
     entry.add_to_hass(hass)
 
     result = await entry.start_reauth_flow(hass)
@@ -305,7 +294,7 @@ async def test_reauth_other_shop(
 ) -> None:
     """Credentials that reach another shop's server abort and leave the entry alone."""
     server = await simulator_factory(shop_id=OTHER_SHOP_ID)
-    entry = _entry(server.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(server.url, password="old-password")
     entry.add_to_hass(hass)
     result = await entry.start_reauth_flow(hass)
 
@@ -330,7 +319,7 @@ async def test_reauth_errors_then_recovers(
     errors: dict[str, str],
 ) -> None:
     """A rejected login keeps the reauth form with what was typed; the right one succeeds."""
-    entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(simulator.url, password="old-password")
     entry.add_to_hass(hass)
     good = {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD, CONF_DEVICE_NAME: "HomeAssistant"}
     result = await entry.start_reauth_flow(hass)
@@ -355,7 +344,7 @@ async def test_reauth_server_down_then_back(
     hass: HomeAssistant, simulator: Simulator, mock_setup_entry: AsyncMock
 ) -> None:
     """While the server is down reauth says so; once it is back the same input works."""
-    entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(simulator.url, password="old-password")
     entry.add_to_hass(hass)
     good = {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD, CONF_DEVICE_NAME: "HomeAssistant"}
     result = await entry.start_reauth_flow(hass)
@@ -378,7 +367,7 @@ async def test_reauth_unexpected_error_then_recovers(
     hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An unforeseen error during reauth shows `unknown` and is logged."""
-    entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(simulator.url, password="old-password")
     entry.add_to_hass(hass)
     good = {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD, CONF_DEVICE_NAME: "HomeAssistant"}
     result = await entry.start_reauth_flow(hass)
@@ -444,7 +433,7 @@ async def test_reconfigure(
     submitted: str | None,
 ) -> None:
     """The server moved: the new address is tested, stored, and the entry reloaded."""
-    entry = _entry(closed_url, **{CONF_PASSWORD: stored})
+    entry = portos_config_entry(closed_url, password=stored)
     entry.add_to_hass(hass)
 
     result = await entry.start_reconfigure_flow(hass)
@@ -475,7 +464,7 @@ async def test_reconfigure_other_shop(
 ) -> None:
     """An address that leads to another shop's server aborts and leaves the entry alone."""
     other = await simulator_factory(shop_id=OTHER_SHOP_ID)
-    entry = _entry(simulator.url)
+    entry = portos_config_entry(simulator.url)
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
 
@@ -529,7 +518,7 @@ async def test_reconfigure_errors_then_recovers(
     errors: dict[str, str],
 ) -> None:
     """A failing test keeps the reconfigure form with the input; the entry changes only after."""
-    entry = _entry(simulator.url)
+    entry = portos_config_entry(simulator.url)
     entry.add_to_hass(hass)
     bad = _form(simulator.url, **_fill(changes, simulator.url, closed_url))
     result = await entry.start_reconfigure_flow(hass)
@@ -557,7 +546,7 @@ async def test_reconfigure_error_never_shows_the_stored_password(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """Left empty (keep the stored one), the password stays empty after an error."""
-    entry = _entry(simulator.url)
+    entry = portos_config_entry(simulator.url)
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
     user_input = _form(simulator.url, **{CONF_DEVICE_NAME: "Kitchen"})
@@ -575,7 +564,7 @@ async def test_reconfigure_unexpected_error_then_recovers(
     hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An unforeseen error during reconfigure shows `unknown` and is logged."""
-    entry = _entry(simulator.url)
+    entry = portos_config_entry(simulator.url)
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
 
@@ -613,7 +602,7 @@ async def _submit_options(
 
 async def test_options_flow(hass: HomeAssistant) -> None:
     """The options form shows the stored choice and saves the new one in entry.options."""
-    entry = _entry("http://127.0.0.1:1")
+    entry = portos_config_entry("http://127.0.0.1:1")
     entry.add_to_hass(hass)
     result = await _start_options_flow(hass, entry)
     assert _suggested(result) == {CONF_RESOURCES: ["tickets"], CONF_EVENT_DETAIL: "summary"}
@@ -666,7 +655,7 @@ async def test_options_flow_defaults(hass: HomeAssistant) -> None:
 
 async def test_options_flow_needs_a_resource(hass: HomeAssistant) -> None:
     """Subscribing to nothing is refused; the form keeps the other choice."""
-    entry = _entry("http://127.0.0.1:1")
+    entry = portos_config_entry("http://127.0.0.1:1")
     entry.add_to_hass(hass)
     result = await _start_options_flow(hass, entry)
 
@@ -686,7 +675,7 @@ async def test_options_flow_needs_a_resource(hass: HomeAssistant) -> None:
 
 async def test_options_flow_drops_unknown_resource(hass: HomeAssistant) -> None:
     """A stored resource name the integration no longer knows is not offered again."""
-    entry = _entry("http://127.0.0.1:1")
+    entry = portos_config_entry("http://127.0.0.1:1")
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         entry, options={CONF_RESOURCES: ["tickets", "gone"], CONF_EVENT_DETAIL: "full"}
@@ -708,7 +697,7 @@ async def test_options_flow_rejects_unknown_values(
     hass: HomeAssistant, user_input: dict[str, Any]
 ) -> None:
     """Only known resource names and detail levels are accepted."""
-    entry = _entry("http://127.0.0.1:1")
+    entry = portos_config_entry("http://127.0.0.1:1")
     entry.add_to_hass(hass)
     result = await _start_options_flow(hass, entry)
 
