@@ -3,8 +3,8 @@
 Waits follow the clock they find. On a running clock they poll every 20 ms, bounded by a
 timeout. Under `freezer` the event loop's clock is frozen too (asyncio sleeps and timeouts would
 never end), so they spin the loop instead, bounded by a number of rounds: the simulator runs on
-the same loop and the sockets are real, so each step of a delivery takes a few rounds whatever
-the machine's load.
+the same loop and the sockets are real, so a delivery takes the same few rounds whatever the
+machine's load (one or two: each round lets Home Assistant's pending work finish).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from tests.till import Till
 
 TIMEOUT = 15.0
-# A delivery (till -> simulator -> hub -> coordinator -> entities) takes tens of rounds.
+# A delivery (till -> simulator -> hub -> coordinator -> entities) takes one or two rounds.
 SPIN_ROUNDS = 20_000
 
 
