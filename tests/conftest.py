@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from simulator.config import SimulatorConfig
 from simulator.server import Simulator
 
-type SimulatorFactory = Callable[..., Awaitable[Simulator]]
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tests.common import SimulatorFactory
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -12,20 +12,29 @@ import ssl
 import threading
 from typing import TYPE_CHECKING, Any
 
+from custom_components.portos.api import hub as hub_module
 from custom_components.portos.api.client import PortosClient
 from custom_components.portos.api.hub import PortosHub
-from custom_components.portos.api.models import ResourceChangedPayload
+from custom_components.portos.api.models import (
+    EVENT_RESOURCES_CHANGED,
+    ResourceChangedPayload,
+    Subscription,
+    SubscriptionResource,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     import aiohttp
+    import pytest
 
     from custom_components.portos.api.exceptions import PortosError
     from custom_components.portos.api.models import Notification
 
 WAIT = 15.0
+HUB_LOGGER = "custom_components.portos.api.hub"
+ALL_TICKETS = Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets"),))
 
 
 async def until(predicate: Callable[[], bool], timeout: float = WAIT, what: str = "") -> None:
@@ -34,6 +43,16 @@ async def until(predicate: Callable[[], bool], timeout: float = WAIT, what: str 
         while not predicate():  # noqa: ASYNC110 - the state lives in callbacks, not events
             await asyncio.sleep(0.02)
     assert predicate(), what
+
+
+def retry_pauses(caplog: pytest.LogCaptureFixture) -> list[float]:
+    """Return the backoff pauses (before jitter) the hub chose, in order."""
+    pauses: list[float] = []
+    for record in caplog.records:
+        if record.msg == hub_module._RETRY_MESSAGE:
+            assert isinstance(record.args, tuple)
+            pauses.append(float(record.args[1]))  # type: ignore[arg-type]
+    return pauses
 
 
 def changed(notification: Notification) -> ResourceChangedPayload:
@@ -126,6 +145,10 @@ class HubHarness:
         """Start the hub and wait until it is connected."""
         await self.hub.start()
         assert await self.hub.wait_connected(timeout), self.hub.stats
+
+
+# The `harness` fixture: `await harness(url, **hub_options)` is a HubHarness, stopped after.
+type HarnessFactory = Callable[..., Awaitable[HubHarness]]
 
 
 @dataclass

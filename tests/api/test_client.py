@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -21,31 +20,23 @@ from custom_components.portos.api.exceptions import (
     PortosWrongDeviceTypeError,
 )
 from custom_components.portos.api.models import HealthStatus
-from simulator.server import Simulator
 from tests.till import Till
 
+if TYPE_CHECKING:
+    from freezegun.api import FrozenDateTimeFactory
+
+    from simulator.server import Simulator
+    from tests.common import SimulatorFactory
+
 PASSWORD = "portos"
-
-type Factory = Callable[..., Awaitable[Simulator]]
-
-
-@pytest.fixture
-async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """Yield a client session that the test (never the client) closes."""
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
+# Token lifetimes are 2 s here: the clock is frozen and moved past half of one, not waited for.
+FROZEN = "2026-11-27 18:30:00+00:00"
 
 
 @pytest.fixture
 def client(simulator: Simulator, session: aiohttp.ClientSession) -> PortosClient:
     """Return a client for the default simulator, given its URL with a trailing slash."""
     return PortosClient(session, f"{simulator.url}/", "admin", PASSWORD)
-
-
-@pytest.fixture
-async def till(simulator: Simulator, session: aiohttp.ClientSession) -> Till:
-    """Return the P01 till of the default simulator."""
-    return Till(session, simulator.url)
 
 
 def sessions(sim: Simulator) -> list[Any]:
@@ -142,15 +133,18 @@ async def test_concurrent_callers_share_one_login(
 # --- token refresh -------------------------------------------------------------------------------
 
 
+@pytest.mark.freeze_time(FROZEN)
 async def test_refresh_before_exp(
-    simulator_factory: Factory, session: aiohttp.ClientSession
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: SimulatorFactory,
+    session: aiohttp.ClientSession,
 ) -> None:
     sim = await simulator_factory(token_lifetime=2)
     client = PortosClient(session, sim.url, "admin", PASSWORD)
     first = await client.get_token()
     assert await client.get_token() == first
     # Past half the lifetime, before exp: every concurrent caller gets the one refreshed token.
-    await asyncio.sleep(1.6)
+    freezer.tick(1.6)
     tokens = await asyncio.gather(*(client.get_token() for _ in range(4)))
     assert len(set(tokens)) == 1
     assert tokens[0] != first
@@ -160,29 +154,36 @@ async def test_refresh_before_exp(
     assert len(await client.get_open_tickets()) == 0
 
 
+@pytest.mark.freeze_time(FROZEN)
 async def test_refresh_refused_logs_in_again(
-    simulator_factory: Factory, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: SimulatorFactory,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="custom_components.portos.api")
     sim = await simulator_factory(token_lifetime=2)
     client = PortosClient(session, sim.url, "admin", PASSWORD)
     first = await client.get_token()
     await Till(session, sim.url).expire_tokens()
-    await asyncio.sleep(1.6)
+    freezer.tick(1.6)
     token = await client.get_token()
     assert token != first
     assert "Token refresh refused (PortosAuthenticationError); logging in again" in caplog.text
     assert await bearer_works(session, sim, token)
 
 
+@pytest.mark.freeze_time(FROZEN)
 async def test_refresh_connection_error_keeps_the_session(
-    simulator_factory: Factory, session: aiohttp.ClientSession
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: SimulatorFactory,
+    session: aiohttp.ClientSession,
 ) -> None:
     sim = await simulator_factory(token_lifetime=2)
     client = PortosClient(session, sim.url, "admin", PASSWORD)
     first = await client.get_token()
     await sim.stop()
-    await asyncio.sleep(1.6)
+    freezer.tick(1.6)
     with pytest.raises(PortosConnectionError):
         await client.get_token()
     await sim.start()
@@ -263,7 +264,9 @@ async def test_prefix_api_v1(client: PortosClient) -> None:
 
 
 async def test_prefix_falls_back_to_api_once(
-    simulator_factory: Factory, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    simulator_factory: SimulatorFactory,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="custom_components.portos.api")
     sim = await simulator_factory(api_prefix="/api")
@@ -305,12 +308,15 @@ async def test_counts_follow_the_till(client: PortosClient, till: Till) -> None:
     assert len(await client.get_tickets_closed_since(later)) == 0
 
 
-async def test_closed_since_filter(client: PortosClient, till: Till) -> None:
+@pytest.mark.freeze_time(FROZEN)
+async def test_closed_since_filter(
+    freezer: FrozenDateTimeFactory, client: PortosClient, till: Till
+) -> None:
     early = await till.create_ticket("Early")
     await till.close_ticket(early["id"])
-    await asyncio.sleep(0.05)
+    freezer.tick(0.05)
     cut = datetime.now(UTC)
-    await asyncio.sleep(0.05)
+    freezer.tick(0.05)
     late = await till.create_ticket("Late")
     closed = await till.close_ticket(late["id"])
     assert datetime.fromisoformat(closed["closeDate"]) >= cut
@@ -452,7 +458,9 @@ async def test_license(client: PortosClient, till: Till, simulator: Simulator) -
     assert (await client.get_license()).remaining_days == 365
 
 
-async def test_expired_license(simulator_factory: Factory, session: aiohttp.ClientSession) -> None:
+async def test_expired_license(
+    simulator_factory: SimulatorFactory, session: aiohttp.ClientSession
+) -> None:
     sim = await simulator_factory(license_days=0, shop_id=777)
     client = PortosClient(session, sim.url, "admin", PASSWORD)
     shop_license = await client.get_license()
@@ -504,8 +512,12 @@ async def test_stopped_server_is_a_connection_error(
 # --- secrets -------------------------------------------------------------------------------------
 
 
+@pytest.mark.freeze_time(FROZEN)
 async def test_no_secret_in_logs_or_errors(
-    simulator_factory: Factory, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: SimulatorFactory,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sim = await simulator_factory(token_lifetime=2)
@@ -522,7 +534,7 @@ async def test_no_secret_in_logs_or_errors(
     await client.login()
     remember()
     await till.create_ticket("Table 1")
-    await asyncio.sleep(1.6)
+    freezer.tick(1.6)
     await client.get_open_tickets()  # refreshed on the way
     remember()
     await till.expire_tokens()

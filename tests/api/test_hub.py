@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 import json
 import logging
@@ -47,64 +46,32 @@ from custom_components.portos.api.models import (
     Subscription,
     SubscriptionResource,
 )
-from tests.api.hub_support import HubHarness, changed, hub_tasks, own_threads, until
-from tests.till import Till
+from tests.api.hub_support import (
+    ALL_TICKETS,
+    HUB_LOGGER,
+    HubHarness,
+    changed,
+    hub_tasks,
+    own_threads,
+    retry_pauses,
+    until,
+)
 
 if TYPE_CHECKING:
-    from simulator.server import Simulator
+    from collections.abc import Awaitable, Callable
 
-HUB_LOGGER = "custom_components.portos.api.hub"
-ALL_TICKETS = Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets"),))
+    from simulator.server import Simulator
+    from tests.api.hub_support import HarnessFactory
+    from tests.till import Till
+
 LICENSE = Subscription(EVENT_LICENSE_ACTIVATED)
 CREATED_AT = "2026-11-28T10:00:00Z"
 API = Path(__file__).resolve().parents[2] / "custom_components" / "portos" / "api"
-
-type HarnessFactory = Callable[..., Awaitable[HubHarness]]
-
-
-@pytest.fixture
-async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """Yield an aiohttp session for the client, the hub and the till."""
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
-
-
-@pytest.fixture
-async def harness(session: aiohttp.ClientSession) -> AsyncIterator[HarnessFactory]:
-    """Return a factory of hub harnesses; every hub is stopped, and nothing of it left, after."""
-    made: list[HubHarness] = []
-    threads = own_threads()
-
-    async def factory(url: str, **kwargs: Any) -> HubHarness:
-        made.append(HubHarness(session, url, **kwargs))
-        return made[-1]
-
-    yield factory
-    for item in made:
-        await item.hub.stop()
-    assert hub_tasks() == []
-    assert own_threads() <= threads
-
-
-@pytest.fixture
-def till(simulator: Simulator, session: aiohttp.ClientSession) -> Till:
-    """Return the P01 till of the default simulator."""
-    return Till(session, simulator.url)
 
 
 def hub_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     """Return the records of the hub's loggers (the hub and its connection and protocol)."""
     return [r for r in caplog.records if r.name.startswith(HUB_LOGGER)]
-
-
-def retry_pauses(caplog: pytest.LogCaptureFixture) -> list[float]:
-    """Return the backoff pauses (before jitter) the hub chose, in order."""
-    pauses: list[float] = []
-    for record in caplog.records:
-        if record.msg == hub_module._RETRY_MESSAGE:
-            assert isinstance(record.args, tuple)
-            pauses.append(float(record.args[1]))  # type: ignore[arg-type]
-    return pauses
 
 
 async def test_delivers_every_ticket_change_on_the_loop_thread(

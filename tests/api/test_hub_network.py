@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -25,63 +24,29 @@ from custom_components.portos.api.hub_connection import (
 )
 from custom_components.portos.api.models import (
     EVENT_RESOURCES_CHANGED,
-    Subscription,
-    SubscriptionResource,
 )
 from simulator import frames as ws_frames
 from tests.api.hub_support import (
+    ALL_TICKETS,
+    HUB_LOGGER,
     HubHarness,
     Proxy,
     StallServer,
     changed,
-    hub_tasks,
-    own_threads,
+    retry_pauses,
     self_signed_server_context,
     until,
 )
 from tests.till import Till
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
     from pathlib import Path
 
     from custom_components.portos.api.hub_protocol import BadRecordError, Invocation
     from simulator.server import Simulator
-
-HUB_LOGGER = "custom_components.portos.api.hub"
-ALL_TICKETS = Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets"),))
-
-type HarnessFactory = Callable[..., Awaitable[HubHarness]]
-type SimulatorFactory = Callable[..., Awaitable[Simulator]]
-
-
-@pytest.fixture
-async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """Yield an aiohttp session for the client, the hub and the till."""
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
-
-
-@pytest.fixture
-async def harness(session: aiohttp.ClientSession) -> AsyncIterator[HarnessFactory]:
-    """Return a factory of hub harnesses; every hub is stopped, and nothing of it left, after."""
-    made: list[HubHarness] = []
-    threads = own_threads()
-
-    async def factory(url: str, **kwargs: Any) -> HubHarness:
-        made.append(HubHarness(session, url, **kwargs))
-        return made[-1]
-
-    yield factory
-    for item in made:
-        await item.hub.stop()
-    assert hub_tasks() == []
-    assert own_threads() <= threads
-
-
-@pytest.fixture
-def till(simulator: Simulator, session: aiohttp.ClientSession) -> Till:
-    """Return the P01 till of the default simulator."""
-    return Till(session, simulator.url)
+    from tests.api.hub_support import HarnessFactory
+    from tests.common import SimulatorFactory
 
 
 @pytest.fixture
@@ -132,16 +97,6 @@ async def ticket_arrives(item: HubHarness, till: Till, name: str) -> None:
     """Create a ticket and wait for its notification."""
     await till.create_ticket(name)
     await until(lambda: name in [n for _, n, _ in item.events()], what=name)
-
-
-def retry_pauses(caplog: pytest.LogCaptureFixture) -> list[float]:
-    """Return the backoff pauses (before jitter) the hub chose, in order."""
-    pauses: list[float] = []
-    for record in caplog.records:
-        if record.msg == hub_module._RETRY_MESSAGE:
-            assert isinstance(record.args, tuple)
-            pauses.append(float(record.args[1]))  # type: ignore[arg-type]
-    return pauses
 
 
 # --- drops, restarts, tokens ----------------------------------------------------------------------

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 import json
 import logging
 from pathlib import Path
 import re
-import socket
 from typing import TYPE_CHECKING, Any
 from unittest.mock import AsyncMock, patch
 
@@ -34,7 +33,9 @@ from custom_components.portos.const import (
     CONF_RESOURCES,
     DOMAIN,
 )
-from tests.integration.portos_helpers import wait_for, wait_hub
+from tests.common import free_port
+from tests.integration.const import SHOP_ID
+from tests.integration.portos_helpers import portos_config_entry, wait_for, wait_hub
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-SHOP_ID = "12345"  # the simulator's default shopId
 OTHER_SHOP_ID = 67890
 PASSWORD = "portos"  # the simulator's default password
 WRONG_PASSWORD = "Wr0ng-Pa55word"  # distinctive, so a leak into the log would be found
@@ -73,19 +73,9 @@ URL_ERROR_CASES = [
 
 
 @pytest.fixture
-def mock_setup_entry() -> Generator[AsyncMock]:
-    """Keep created or reloaded entries from starting the runtime (the flow is under test)."""
-    with patch("custom_components.portos.async_setup_entry", return_value=True) as mock:
-        yield mock
-
-
-@pytest.fixture
 def closed_url() -> str:
     """Return a 127.0.0.1 address nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def _form(url: str, /, **changes: Any) -> dict[str, Any]:
@@ -105,17 +95,6 @@ def _fill(changes: Mapping[str, Any], server: str, closed: str) -> dict[str, Any
         key: value.format(server=server, closed=closed) if isinstance(value, str) else value
         for key, value in changes.items()
     }
-
-
-def _entry(url: str, /, *, unique_id: str = SHOP_ID, **changes: Any) -> MockConfigEntry:
-    """Return a config entry as the user step would have created it."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"PORTOS {unique_id}",
-        unique_id=unique_id,
-        data=_form(url, **changes),
-        options={CONF_RESOURCES: ["tickets"], CONF_EVENT_DETAIL: "summary"},
-    )
 
 
 def _suggested(result: ConfigFlowResult) -> dict[str, Any]:
@@ -265,7 +244,7 @@ async def test_user_flow_already_configured(
     hass: HomeAssistant, simulator: Simulator, closed_url: str, mock_setup_entry: AsyncMock
 ) -> None:
     """A second entry for the same shop aborts, even at another address, and changes nothing."""
-    entry = _entry(closed_url)
+    entry = portos_config_entry(closed_url)
     entry.add_to_hass(hass)
     result = await _start_user_flow(hass)
 
@@ -285,7 +264,7 @@ async def test_reauth(
     hass: HomeAssistant, simulator: Simulator, mock_setup_entry: AsyncMock
 ) -> None:
     """New credentials are tested, stored, and the entry is reloaded."""
-    entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(simulator.url, password="old-password")
     entry.add_to_hass(hass)
 
     result = await entry.start_reauth_flow(hass)
@@ -315,7 +294,7 @@ async def test_reauth_other_shop(
 ) -> None:
     """Credentials that reach another shop's server abort and leave the entry alone."""
     server = await simulator_factory(shop_id=OTHER_SHOP_ID)
-    entry = _entry(server.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(server.url, password="old-password")
     entry.add_to_hass(hass)
     result = await entry.start_reauth_flow(hass)
 
@@ -340,7 +319,7 @@ async def test_reauth_errors_then_recovers(
     errors: dict[str, str],
 ) -> None:
     """A rejected login keeps the reauth form with what was typed; the right one succeeds."""
-    entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(simulator.url, password="old-password")
     entry.add_to_hass(hass)
     good = {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD, CONF_DEVICE_NAME: "HomeAssistant"}
     result = await entry.start_reauth_flow(hass)
@@ -365,7 +344,7 @@ async def test_reauth_server_down_then_back(
     hass: HomeAssistant, simulator: Simulator, mock_setup_entry: AsyncMock
 ) -> None:
     """While the server is down reauth says so; once it is back the same input works."""
-    entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(simulator.url, password="old-password")
     entry.add_to_hass(hass)
     good = {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD, CONF_DEVICE_NAME: "HomeAssistant"}
     result = await entry.start_reauth_flow(hass)
@@ -388,7 +367,7 @@ async def test_reauth_unexpected_error_then_recovers(
     hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An unforeseen error during reauth shows `unknown` and is logged."""
-    entry = _entry(simulator.url, **{CONF_PASSWORD: "old-password"})
+    entry = portos_config_entry(simulator.url, password="old-password")
     entry.add_to_hass(hass)
     good = {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD, CONF_DEVICE_NAME: "HomeAssistant"}
     result = await entry.start_reauth_flow(hass)
@@ -454,7 +433,7 @@ async def test_reconfigure(
     submitted: str | None,
 ) -> None:
     """The server moved: the new address is tested, stored, and the entry reloaded."""
-    entry = _entry(closed_url, **{CONF_PASSWORD: stored})
+    entry = portos_config_entry(closed_url, password=stored)
     entry.add_to_hass(hass)
 
     result = await entry.start_reconfigure_flow(hass)
@@ -485,7 +464,7 @@ async def test_reconfigure_other_shop(
 ) -> None:
     """An address that leads to another shop's server aborts and leaves the entry alone."""
     other = await simulator_factory(shop_id=OTHER_SHOP_ID)
-    entry = _entry(simulator.url)
+    entry = portos_config_entry(simulator.url)
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
 
@@ -539,7 +518,7 @@ async def test_reconfigure_errors_then_recovers(
     errors: dict[str, str],
 ) -> None:
     """A failing test keeps the reconfigure form with the input; the entry changes only after."""
-    entry = _entry(simulator.url)
+    entry = portos_config_entry(simulator.url)
     entry.add_to_hass(hass)
     bad = _form(simulator.url, **_fill(changes, simulator.url, closed_url))
     result = await entry.start_reconfigure_flow(hass)
@@ -567,7 +546,7 @@ async def test_reconfigure_error_never_shows_the_stored_password(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """Left empty (keep the stored one), the password stays empty after an error."""
-    entry = _entry(simulator.url)
+    entry = portos_config_entry(simulator.url)
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
     user_input = _form(simulator.url, **{CONF_DEVICE_NAME: "Kitchen"})
@@ -585,7 +564,7 @@ async def test_reconfigure_unexpected_error_then_recovers(
     hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An unforeseen error during reconfigure shows `unknown` and is logged."""
-    entry = _entry(simulator.url)
+    entry = portos_config_entry(simulator.url)
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
 
@@ -623,7 +602,7 @@ async def _submit_options(
 
 async def test_options_flow(hass: HomeAssistant) -> None:
     """The options form shows the stored choice and saves the new one in entry.options."""
-    entry = _entry("http://127.0.0.1:1")
+    entry = portos_config_entry("http://127.0.0.1:1")
     entry.add_to_hass(hass)
     result = await _start_options_flow(hass, entry)
     assert _suggested(result) == {CONF_RESOURCES: ["tickets"], CONF_EVENT_DETAIL: "summary"}
@@ -676,7 +655,7 @@ async def test_options_flow_defaults(hass: HomeAssistant) -> None:
 
 async def test_options_flow_needs_a_resource(hass: HomeAssistant) -> None:
     """Subscribing to nothing is refused; the form keeps the other choice."""
-    entry = _entry("http://127.0.0.1:1")
+    entry = portos_config_entry("http://127.0.0.1:1")
     entry.add_to_hass(hass)
     result = await _start_options_flow(hass, entry)
 
@@ -696,7 +675,7 @@ async def test_options_flow_needs_a_resource(hass: HomeAssistant) -> None:
 
 async def test_options_flow_drops_unknown_resource(hass: HomeAssistant) -> None:
     """A stored resource name the integration no longer knows is not offered again."""
-    entry = _entry("http://127.0.0.1:1")
+    entry = portos_config_entry("http://127.0.0.1:1")
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         entry, options={CONF_RESOURCES: ["tickets", "gone"], CONF_EVENT_DETAIL: "full"}
@@ -718,7 +697,7 @@ async def test_options_flow_rejects_unknown_values(
     hass: HomeAssistant, user_input: dict[str, Any]
 ) -> None:
     """Only known resource names and detail levels are accepted."""
-    entry = _entry("http://127.0.0.1:1")
+    entry = portos_config_entry("http://127.0.0.1:1")
     entry.add_to_hass(hass)
     result = await _start_options_flow(hass, entry)
 

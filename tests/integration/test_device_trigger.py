@@ -27,11 +27,14 @@ from custom_components.portos.const import (
     ATTR_DEVICE_ID,
     ATTR_RESOURCE,
     ATTR_RESOURCE_ID,
+    CONF_EVENT_DETAIL,
     CONF_RESOURCES,
     DOMAIN,
+    EVENT_DETAIL_SUMMARY,
     EVENT_PORTOS,
 )
-from tests.integration.portos_helpers import wait_for
+from tests.integration.const import SHOP_ID
+from tests.integration.portos_helpers import portos_config_entry, resource_changed, wait_for
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant, ServiceCall
@@ -41,27 +44,9 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.usefixtures("enable_custom_integrations")
 
-SHOP_ID = "12345"
 CONF_SUBTYPE = device_trigger.CONF_SUBTYPE
 TICKET_TRIGGERS = ["ticket_created", "ticket_updated", "ticket_closed", "ticket_deleted"]
 RESOURCE_TRIGGERS = ["resource_created", "resource_updated", "resource_deleted"]
-
-
-def _entry(resources: list[str] | None) -> MockConfigEntry:
-    """Build a PORTOS config entry subscribing to `resources` (None: the default options)."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=SHOP_ID,
-        title=f"PORTOS {SHOP_ID}",
-        data={
-            "url": "http://127.0.0.1:3000",
-            "username": "admin",
-            "password": "portos",
-            "device_name": "HomeAssistant",
-            "verify_ssl": True,
-        },
-        options={} if resources is None else {CONF_RESOURCES: resources},
-    )
 
 
 @pytest.fixture
@@ -75,7 +60,10 @@ def portos_device(
     hass: HomeAssistant, device_registry: dr.DeviceRegistry, resources: list[str] | None
 ) -> dr.DeviceEntry:
     """Register a PORTOS shop device whose entry counts as loaded, as after setup."""
-    entry = _entry(resources)
+    # Nothing listens at the address: these tests never set the entry up.
+    entry = portos_config_entry(
+        "http://127.0.0.1:3000", options={} if resources is None else {CONF_RESOURCES: resources}
+    )
     entry.add_to_hass(hass)
     # Device automations validate against an integration only once its entry is loaded; the
     # triggers themselves only read the bus, so no server is needed here.
@@ -397,33 +385,14 @@ async def test_automation_with_invalid_trigger_is_not_set_up(
 
 
 @pytest.fixture
-def portos_entry(portos_entry: MockConfigEntry) -> MockConfigEntry:
-    """Return the shared simulator entry, also subscribing to devices (a resource trigger)."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=portos_entry.title,
-        unique_id=portos_entry.unique_id,
-        data=dict(portos_entry.data),
-        options={**portos_entry.options, CONF_RESOURCES: ["tickets", "devices"]},
-    )
+def portos_options() -> dict[str, Any]:
+    """Return the entry's options: also subscribing to devices (a resource trigger)."""
+    return {CONF_RESOURCES: ["tickets", "devices"], CONF_EVENT_DETAIL: EVENT_DETAIL_SUMMARY}
 
 
 def _notification(action: int, version: int, resource: str = "devices") -> dict[str, Any]:
     """Return a resource change as the PORTOS hub sends it (P02 edited by admin on P01)."""
-    return {
-        "e": "portos.resources.changed",
-        "s": {"c": None, "u": {"u": "SYSTEM", "d": "SYSTEM", "f": None}},
-        "r": None,
-        "ca": "2026-11-28T10:00:00Z",
-        "ea": None,
-        "p": {
-            "u": {"u": "admin", "d": "P01", "f": None},
-            "n": resource,
-            "a": action,
-            "i": {"i": "d-2", "n": resource, "v": version},
-            "r": [{"id": "d-2", "name": "P02", "_v": version}],
-        },
-    }
+    return resource_changed({"id": "d-2", "name": "P02", "_v": version}, action, None, resource)
 
 
 @pytest.mark.usefixtures("init_portos")

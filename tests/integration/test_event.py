@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import datetime
 import json
@@ -14,11 +13,11 @@ from homeassistant.components.event import (
     ATTR_EVENT_TYPES,
     DATA_COMPONENT as EVENT_COMPONENT,
 )
-from homeassistant.const import STATE_UNKNOWN
-from homeassistant.core import callback
+from homeassistant.const import STATE_UNKNOWN, Platform
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import async_capture_events, snapshot_platform
 
 from custom_components.portos import event as portos_event
 from custom_components.portos.api import PortosEvent
@@ -36,35 +35,30 @@ from custom_components.portos.const import (
     ATTR_USER,
     ATTR_VERSION,
     CONF_EVENT_DETAIL,
+    CONF_RESOURCES,
     DOMAIN,
     EVENT_DETAIL_FULL,
     EVENT_DETAIL_SUMMARY,
     EVENT_PORTOS,
 )
-from tests.integration.portos_helpers import TIMEOUT, wait_hub
+from tests.integration.const import EVENT_KEYS, MORNING, SHOP_ID
+from tests.integration.portos_helpers import entity_id, resource_changed, wait_for, wait_hub
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
-    from homeassistant.helpers import device_registry as dr, entity_registry as er
+    from homeassistant.helpers import device_registry as dr
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+    from syrupy.assertion import SnapshotAssertion
 
     from tests.till import Till
 
-SHOP_ID = "12345"
-EVENT_KEYS = {
-    ATTR_DEVICE_ID,
-    ATTR_EVENT,
-    ATTR_RESOURCE,
-    ATTR_ACTION,
-    ATTR_RESOURCE_ID,
-    ATTR_VERSION,
-    ATTR_USER,
-    ATTR_DEVICE,
-    ATTR_CREATED_AT,
-    ATTR_RESOURCES,
-    ATTR_TOTAL,
-    ATTR_CURRENCY,
-}
 ATTRIBUTE_KEYS = (ATTR_EVENT_TYPE, ATTR_RESOURCE_ID, ATTR_VERSION, ATTR_USER, ATTR_DEVICE, "name")
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """Set up only the event platform."""
+    return [Platform.EVENT]
 
 
 @pytest.fixture
@@ -74,22 +68,9 @@ def event_detail() -> str:
 
 
 @pytest.fixture
-def portos_entry(portos_entry: MockConfigEntry, event_detail: str) -> MockConfigEntry:
-    """Return the shared simulator entry with this test's event_detail option."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=portos_entry.title,
-        unique_id=portos_entry.unique_id,
-        data=dict(portos_entry.data),
-        options={**portos_entry.options, CONF_EVENT_DETAIL: event_detail},
-    )
-
-
-def _entity_id(entity_registry: er.EntityRegistry, key: str) -> str:
-    """Return the entity id of a PORTOS event entity by its key."""
-    entity_id = entity_registry.async_get_entity_id("event", DOMAIN, f"{SHOP_ID}_{key}")
-    assert entity_id is not None
-    return entity_id
+def portos_options(event_detail: str) -> dict[str, Any]:
+    """Return the entry's options with this test's event_detail."""
+    return {CONF_RESOURCES: ["tickets"], CONF_EVENT_DETAIL: event_detail}
 
 
 class BusEvents:
@@ -98,23 +79,11 @@ class BusEvents:
     def __init__(self, hass: HomeAssistant) -> None:
         """Start recording."""
         self.hass = hass
-        self.events: list[Event] = []
-        self._arrived = asyncio.Event()
-        hass.bus.async_listen(EVENT_PORTOS, self._record)
+        self.events = async_capture_events(hass, EVENT_PORTOS)
 
-    @callback
-    def _record(self, event: Event) -> None:
-        """Keep one event and wake the waiter."""
-        self.events.append(event)
-        self._arrived.set()
-
-    async def wait_for(self, count: int) -> Event:
+    async def wait_for(self, count: int) -> Event[dict[str, Any]]:
         """Wait until `count` events have been fired in all; return the last one."""
-        async with asyncio.timeout(TIMEOUT):
-            while len(self.events) < count:
-                self._arrived.clear()
-                await self._arrived.wait()
-        await self.hass.async_block_till_done()
+        await wait_for(self.hass, lambda: len(self.events) >= count)
         assert len(self.events) == count, [event.data[ATTR_ACTION] for event in self.events]
         return self.events[-1]
 
@@ -125,7 +94,9 @@ def bus(hass: HomeAssistant) -> BusEvents:
     return BusEvents(hass)
 
 
-def _assert_bus_event(event: Event, device_id: str, action: str, ticket: dict[str, Any]) -> None:
+def _assert_bus_event(
+    event: Event[dict[str, Any]], device_id: str, action: str, ticket: dict[str, Any]
+) -> None:
     """Check every key of a ticket's portos_event against what the till did."""
     data = event.data
     assert set(data) == EVENT_KEYS
@@ -154,27 +125,60 @@ def _shop_device(device_registry: dr.DeviceRegistry) -> dr.DeviceEntry:
     return device
 
 
-@pytest.mark.usefixtures("init_portos")
+# Table 4 paid 23.40 EUR, 20 by card and the rest in cash, as the simulator's till closes it.
+TABLE_4_PAID = {
+    "id": "6740a2d0c0ffee0000000004",
+    "name": "Table 4",
+    "originDeviceName": "P01",
+    "openDate": "2026-11-27T18:05:00.000Z",
+    "closeDate": "2026-11-27T18:29:30.000Z",
+    "closeInfo": {"deviceName": "P01", "receiptNumber": 1, "userName": "admin"},
+    "items": [
+        {
+            "plu": {"name": "Goulash", "vatInfo": {"rate": 5}, "isDiscountAllowed": True},
+            "unitPrice": {"amount": 11.142857},
+            "quantity": {"amount": 2, "unit": "pcs"},
+        }
+    ],
+    "discountRate": 0,
+    "payments": [
+        {"amount": 20.0, "paymentType": {"number": 2, "name": "Card", "category": "Card"}},
+        {"amount": 3.4, "paymentType": {"number": 1, "name": "Cash", "category": "Cash"}},
+    ],
+    "roundingAmount": 0.0,
+    "currencyLabel": "EUR",
+    "_v": 3,
+}
+
+
+@pytest.mark.freeze_time(MORNING)
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_entities(
-    hass: HomeAssistant, entity_registry: er.EntityRegistry, device_registry: dr.DeviceRegistry
+    hass: HomeAssistant,
+    *,
+    snapshot: SnapshotAssertion,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+    init_portos: MockConfigEntry,
+    till: Till,
+    bus: BusEvents,
 ) -> None:
-    """Both event entities exist on the shop's device, named by translation, with no event yet."""
-    device = _shop_device(device_registry)
-    for key, event_types, name in (
-        ("tickets", ["created", "updated", "closed", "deleted"], "Tickets"),
-        ("license", ["activated"], "License"),
-    ):
-        entity_id = _entity_id(entity_registry, key)
-        entry = entity_registry.async_get(entity_id)
-        assert entry is not None
-        assert entry.unique_id == f"{SHOP_ID}_{key}"
-        assert entry.translation_key == key
-        assert entry.device_id == device.id
-        state = hass.states.get(entity_id)
-        assert state is not None
-        assert state.state == STATE_UNKNOWN
-        assert state.attributes[ATTR_EVENT_TYPES] == event_types
-        assert state.attributes["friendly_name"] == f"PORTOS {SHOP_ID} {name}"
+    """The event entities after a paid table and a renewed license, as `.ambr` snapshots.
+
+    A change to an entity's shape (name, event types, attributes, registry entry) fails here.
+    To accept an intended change: `pytest tests/integration/test_event.py --snapshot-update`,
+    then read the diff of tests/integration/snapshots/test_event.ambr before committing it.
+    """
+    await till.emit(resource_changed(TABLE_4_PAID, 2))
+    await bus.wait_for(1)
+    await till.activate_license()
+    await bus.wait_for(2)
+
+    await snapshot_platform(hass, entity_registry, snapshot, init_portos.entry_id)
+    device = device_registry.async_get_device(identifiers={(DOMAIN, SHOP_ID)})
+    assert device is not None
+    entries = er.async_entries_for_config_entry(entity_registry, init_portos.entry_id)
+    assert {entry.device_id for entry in entries} == {device.id}
 
 
 @pytest.mark.usefixtures("init_portos")
@@ -182,12 +186,11 @@ async def test_ticket_lifecycle(
     hass: HomeAssistant,
     till: Till,
     bus: BusEvents,
-    entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """Create, update, close, delete on P01: one event each, with the right type and data."""
     device_id = _shop_device(device_registry).id
-    tickets_id = _entity_id(entity_registry, "tickets")
+    tickets_id = entity_id(hass, "event", "tickets")
 
     async def expect(action: str, ticket: dict[str, Any]) -> None:
         """Wait for the next portos_event; check it and what the tickets entity shows."""
@@ -226,17 +229,17 @@ async def test_ticket_lifecycle(
         "deleted",
     ]
     # Ticket events are not license events.
-    license_state = hass.states.get(_entity_id(entity_registry, "license"))
+    license_state = hass.states.get(entity_id(hass, "event", "license"))
     assert license_state is not None
     assert license_state.state == STATE_UNKNOWN
 
 
 @pytest.mark.usefixtures("init_portos")
 async def test_ticket_states_follow_each_event(
-    hass: HomeAssistant, till: Till, bus: BusEvents, entity_registry: er.EntityRegistry
+    hass: HomeAssistant, till: Till, bus: BusEvents
 ) -> None:
     """The tickets entity's event type changes with each action, its state time moving on."""
-    tickets_id = _entity_id(entity_registry, "tickets")
+    tickets_id = entity_id(hass, "event", "tickets")
     ticket = await till.create_ticket("Bar 1")
     observed: list[tuple[str, str]] = []
 
@@ -257,15 +260,13 @@ async def test_ticket_states_follow_each_event(
 
 @pytest.mark.parametrize("event_detail", [EVENT_DETAIL_FULL])
 @pytest.mark.usefixtures("init_portos")
-async def test_full_detail(
-    hass: HomeAssistant, till: Till, bus: BusEvents, entity_registry: er.EntityRegistry
-) -> None:
+async def test_full_detail(hass: HomeAssistant, till: Till, bus: BusEvents) -> None:
     """With full detail the bus carries the whole ticket; the entity stays compact."""
     ticket = await till.create_ticket("Terrace 2")
 
     event = await bus.wait_for(1)
     assert event.data[ATTR_RESOURCES] == [ticket]
-    state = hass.states.get(_entity_id(entity_registry, "tickets"))
+    state = hass.states.get(entity_id(hass, "event", "tickets"))
     assert state is not None
     assert {key: value for key, value in state.attributes.items() if key != "friendly_name"} == {
         ATTR_EVENT_TYPES: ["created", "updated", "closed", "deleted"],
@@ -285,7 +286,6 @@ async def test_license_activation(
     hass: HomeAssistant,
     till: Till,
     bus: BusEvents,
-    entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """Activating the license fires `activated` on the license entity and on the bus."""
@@ -307,7 +307,7 @@ async def test_license_activation(
     assert summary["shopId"] == shop_license["shopId"]
     assert summary["remainingDays"] == shop_license["remainingDays"]
 
-    state = hass.states.get(_entity_id(entity_registry, "license"))
+    state = hass.states.get(entity_id(hass, "event", "license"))
     assert state is not None
     assert state.attributes[ATTR_EVENT_TYPE] == "activated"
     assert state.attributes[ATTR_RESOURCE_ID] == SHOP_ID
@@ -317,7 +317,7 @@ async def test_license_activation(
     assert expiration is not None
     assert expected is not None
     assert expiration.replace(tzinfo=None) == expected.replace(tzinfo=None)
-    tickets_state = hass.states.get(_entity_id(entity_registry, "tickets"))
+    tickets_state = hass.states.get(entity_id(hass, "event", "tickets"))
     assert tickets_state is not None
     assert tickets_state.state == STATE_UNKNOWN
 
@@ -327,14 +327,18 @@ async def test_last_event_survives_a_reload(
     init_portos: MockConfigEntry,
     till: Till,
     bus: BusEvents,
-    entity_registry: er.EntityRegistry,
 ) -> None:
     """After a reload (e.g. an options change) the entity shows the last event it had."""
     await till.create_ticket("Window 3")
     await bus.wait_for(1)
-    tickets_id = _entity_id(entity_registry, "tickets")
+    tickets_id = entity_id(hass, "event", "tickets")
     before = hass.states.get(tickets_id)
     assert before is not None
+    # An event to keep (else "unknown" before and after would pass for a kept state).
+    assert (before.attributes[ATTR_EVENT_TYPE], before.attributes["name"]) == (
+        "created",
+        "Window 3",
+    )
 
     assert await hass.config_entries.async_reload(init_portos.entry_id)
     await wait_hub(hass, init_portos, connected=True)
@@ -347,10 +351,10 @@ async def test_last_event_survives_a_reload(
 
 @pytest.mark.usefixtures("init_portos")
 async def test_events_it_cannot_show_are_ignored(
-    hass: HomeAssistant, entity_registry: er.EntityRegistry, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Another resource's event, or an action the entity has no type for, changes nothing."""
-    tickets_id = _entity_id(entity_registry, "tickets")
+    tickets_id = entity_id(hass, "event", "tickets")
     entity = hass.data[EVENT_COMPONENT].get_entity(tickets_id)
     assert isinstance(entity, portos_event.PortosEventEntity)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 from unittest.mock import patch
 
@@ -21,6 +20,8 @@ from custom_components.portos.const import (
     CONF_DEVICE_NAME,
     DOMAIN,
 )
+from tests.common import free_port
+from tests.integration.const import SHOP_ID
 from tests.integration.portos_helpers import wait_for
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from simulator.server import Simulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-SHOP_ID = "12345"
 
 
 def entry_state(entry: MockConfigEntry) -> ConfigEntryState:
@@ -91,13 +90,10 @@ async def test_not_ready_when_unreachable(
     hass: HomeAssistant, portos_entry: MockConfigEntry
 ) -> None:
     """A server nobody listens on makes the entry retry later."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     entry = portos_entry
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_URL: f"http://127.0.0.1:{port}"}
+        entry, data={**entry.data, CONF_URL: f"http://127.0.0.1:{free_port()}"}
     )
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY

@@ -25,7 +25,13 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 import custom_components.portos  # noqa: F401 - imported at module level, as HA tests need
 from custom_components.portos.const import DOMAIN
-from tests.integration.portos_helpers import wait_for, wait_hub
+from tests.integration.portos_helpers import (
+    entity_id,
+    setup_portos,
+    state_of,
+    wait_for,
+    wait_hub,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -36,22 +42,6 @@ if TYPE_CHECKING:
 
     from simulator.server import Simulator
     from tests.till import Till
-
-SHOP_ID = "12345"
-
-
-def _entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
-    """Return the entity id of one of the shop's entities by its key."""
-    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{SHOP_ID}_{key}")
-    assert found is not None, key
-    return found
-
-
-def _state(hass: HomeAssistant, platform: str, key: str) -> str:
-    """Return the state of one of the shop's entities."""
-    state = hass.states.get(_entity_id(hass, platform, key))
-    assert state is not None, key
-    return state.state
 
 
 @pytest.fixture
@@ -65,9 +55,7 @@ async def portos(
 ) -> MockConfigEntry:
     """Set up the logbook, then the PORTOS entry on the simulator with its hub connected."""
     assert await async_setup_component(hass, LOGBOOK_DOMAIN, {})
-    portos_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(portos_entry.entry_id)
-    await wait_hub(hass, portos_entry, connected=True)
+    await setup_portos(hass, portos_entry)
     return portos_entry
 
 
@@ -88,9 +76,9 @@ def _portos_lines(hass: HomeAssistant, entries: list[dict[str, Any]]) -> list[tu
     registry = er.async_get(hass)
     lines = []
     for entry in entries:
-        entity_id = entry.get("entity_id")
-        if entity_id and (found := registry.async_get(entity_id)) and found.platform == DOMAIN:
-            lines.append((entity_id, entry.get("state") or entry.get("message") or ""))
+        logged = entry.get("entity_id")
+        if logged and (found := registry.async_get(logged)) and found.platform == DOMAIN:
+            lines.append((logged, entry.get("state") or entry.get("message") or ""))
         elif entry.get("domain") == DOMAIN:
             lines.append((DOMAIN, entry.get("message") or ""))
     return lines
@@ -107,8 +95,8 @@ async def test_one_line_per_ticket_change(
     """Opening and closing a ticket, then renewing the license, are three lines, no more."""
     await async_wait_recording_done(hass)
     since = dt_util.utcnow()
-    tickets = _entity_id(hass, "event", "tickets")
-    license_events = _entity_id(hass, "event", "license")
+    tickets = entity_id(hass, "event", "tickets")
+    license_events = entity_id(hass, "event", "license")
     hub = portos.runtime_data.hub
 
     ticket = await till.create_ticket("Table 4")
@@ -122,7 +110,7 @@ async def test_one_line_per_ticket_change(
     lines = _portos_lines(hass, await _logbook(hass, hass_client, since))
 
     events = [line for line in lines if _is_event_line(line)]
-    assert [entity_id for entity_id, _ in events] == [tickets, tickets, license_events], lines
+    assert [logged for logged, _ in events] == [tickets, tickets, license_events], lines
     # Each is the event entity's new state: the time of a change that happened.
     assert all(dt_util.parse_datetime(state) for _, state in events)
     # Besides them at most readings that did change (the renewed license's expiry).
@@ -141,28 +129,30 @@ async def test_no_line_when_the_server_goes_away_and_comes_back(
     await till.create_ticket("Table 4")
     await wait_for(hass, lambda: hub.stats.notifications >= 1)
     await hass.async_block_till_done()
-    tickets_before = hass.states.get(_entity_id(hass, "event", "tickets"))
+    tickets_before = hass.states.get(entity_id(hass, "event", "tickets"))
     assert tickets_before is not None
+    # It shows an event (else "unknown" before and after would pass for a kept state).
+    assert dt_util.parse_datetime(tickets_before.state) is not None
     await async_wait_recording_done(hass)
     since = dt_util.utcnow()
 
     await simulator.stop()
     await wait_hub(hass, portos, connected=False)
-    await wait_for(hass, lambda: _state(hass, "sensor", "license_status") == STATE_UNAVAILABLE)
-    assert _state(hass, "event", "tickets") == tickets_before.state
+    await wait_for(hass, lambda: state_of(hass, "sensor", "license_status") == STATE_UNAVAILABLE)
+    assert state_of(hass, "event", "tickets") == tickets_before.state
     await simulator.start()
     await wait_hub(hass, portos, connected=True)
-    await wait_for(hass, lambda: _state(hass, "sensor", "license_status") == "valid")
+    await wait_for(hass, lambda: state_of(hass, "sensor", "license_status") == "valid")
 
     lines = _portos_lines(hass, await _logbook(hass, hass_client, since))
 
     # The readings did go away and come back (so the logbook saw the outage) ...
-    license_status = _entity_id(hass, "sensor", "license_status")
+    license_status = entity_id(hass, "sensor", "license_status")
     assert (license_status, STATE_UNAVAILABLE) in lines
     assert (license_status, "valid") in lines
     # ... but nothing reads as an event.
     assert not [line for line in lines if _is_event_line(line)], lines
-    tickets_after = hass.states.get(_entity_id(hass, "event", "tickets"))
+    tickets_after = hass.states.get(entity_id(hass, "event", "tickets"))
     assert tickets_after is not None
     assert tickets_after.state == tickets_before.state
     assert tickets_after.attributes == tickets_before.attributes

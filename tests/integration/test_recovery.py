@@ -11,26 +11,21 @@ import asyncio
 from contextlib import suppress
 import logging
 from pathlib import Path
-import socket
 import subprocess
 import sys
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
-from homeassistant.const import (
-    CONF_PASSWORD,
-    CONF_URL,
-    CONF_USERNAME,
-    CONF_VERIFY_SSL,
-    STATE_UNAVAILABLE,
-)
-from homeassistant.helpers import entity_registry as er
+from homeassistant.const import STATE_UNAVAILABLE
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.portos.api import DEFAULT_DEVICE_NAME
-from custom_components.portos.const import CONF_DEVICE_NAME, DOMAIN
-from tests.integration.portos_helpers import wait_for, wait_hub
+from tests.common import free_port
+from tests.integration.portos_helpers import (
+    portos_config_entry,
+    setup_portos,
+    state_of,
+    wait_for,
+)
 from tests.till import Till
 
 if TYPE_CHECKING:
@@ -42,26 +37,21 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 _LOGGER = logging.getLogger(__name__)
 ROOT: Final = Path(__file__).parents[2]
-SHOP_ID: Final = 12345
+# Two shops, each on its own server process: one keeps a state file, one is wiped by a restart.
+KEPT: Final = "111"
+WIPED: Final = "222"
 # The issue's goal: live and exact within 10 s of the server answering again.
 RECOVERY_GOAL: Final = 10.0
-
-
-def _free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 class ServerProcess:
     """`python -m simulator` on a fixed port, that can be killed and started again."""
 
-    def __init__(self, port: int, state_file: Path | None) -> None:
+    def __init__(self, shop_id: str, state_file: Path | None) -> None:
         """Remember how to start it; nothing runs yet."""
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self._args = [sys.executable, "-m", "simulator", "--port", str(port)]
+        self._args = [sys.executable, "-m", "simulator", "--port", str(port), "--shop-id", shop_id]
         if state_file is not None:
             self._args += ["--state-file", str(state_file)]
         self._process: subprocess.Popen[bytes] | None = None
@@ -87,83 +77,87 @@ class ServerProcess:
             self._process = None
 
 
-def _state(hass: HomeAssistant, key: str) -> str:
-    """Return the state of one of the shop's sensors."""
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{SHOP_ID}_{key}")
-    assert entity_id is not None
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state.state
-
-
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    """Return a plain HTTP session for the till and the readiness checks."""
+    """Return a plain HTTP session for the tills and the readiness checks."""
     async with aiohttp.ClientSession() as http:
         yield http
 
 
-@pytest.mark.parametrize(
-    ("down_for", "keeps_state"),
-    [(3.0, True), (3.0, False), (30.0, True), (30.0, False)],
-    ids=["3s-state-file", "3s-wiped", "30s-state-file", "30s-wiped"],
-)
+@pytest.fixture
+async def servers(
+    session: aiohttp.ClientSession, tmp_path: Path
+) -> AsyncIterator[dict[str, ServerProcess]]:
+    """Start both shops' servers; kill them after the test."""
+    processes = {
+        KEPT: ServerProcess(KEPT, tmp_path / "portos.jsonl"),
+        WIPED: ServerProcess(WIPED, None),
+    }
+    try:
+        await asyncio.gather(*(server.start(session) for server in processes.values()))
+        yield processes
+    finally:
+        for server in processes.values():
+            server.kill()
+
+
+def _counts(hass: HomeAssistant, shop_id: str) -> tuple[str, str]:
+    """Return a shop's open and closed-today sensor states."""
+    return (
+        state_of(hass, "sensor", "open_tickets", shop_id),
+        state_of(hass, "sensor", "tickets_closed_today", shop_id),
+    )
+
+
+@pytest.mark.parametrize("down_for", [3.0, 30.0], ids=["3s", "30s"])
 async def test_back_live_and_exact_soon_after_the_server_answers(
     hass: HomeAssistant,
     session: aiohttp.ClientSession,
-    tmp_path: Path,
+    servers: dict[str, ServerProcess],
     down_for: float,
-    keeps_state: bool,
 ) -> None:
-    """Kill the server, keep it down, restart it: entities live with the server's counts."""
-    server = ServerProcess(_free_port(), tmp_path / "portos.jsonl" if keeps_state else None)
-    await server.start(session)
-    try:
+    """Kill both servers, keep them down, restart them: entities live with each one's counts.
+
+    The shop with a state file comes back with its tickets; the wiped one comes back empty.
+    Both outages run side by side, so the test waits out the outage once.
+    """
+    entries = {}
+    for shop_id, server in servers.items():
+        entries[shop_id] = portos_config_entry(server.url, shop_id=shop_id)
+        await setup_portos(hass, entries[shop_id])
         till = Till(session, server.url)
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=f"PORTOS {SHOP_ID}",
-            unique_id=str(SHOP_ID),
-            data={
-                CONF_URL: server.url,
-                CONF_USERNAME: "admin",
-                CONF_PASSWORD: "portos",
-                CONF_DEVICE_NAME: DEFAULT_DEVICE_NAME,
-                CONF_VERIFY_SSL: True,
-            },
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await wait_hub(hass, entry, connected=True)
         paid = await till.create_ticket("Table 1")
         await till.close_ticket(paid["id"])
         for name in ("Table 2", "Table 3"):
             await till.create_ticket(name)
-        await wait_for(hass, lambda: _state(hass, "open_tickets") == "2")
+    await wait_for(hass, lambda: all(_counts(hass, shop) == ("2", "1") for shop in servers))
 
+    for server in servers.values():
         server.kill()
-        await wait_for(hass, lambda: _state(hass, "open_tickets") == STATE_UNAVAILABLE)
-        await asyncio.sleep(down_for)
-        await server.start(session)
-        answered = asyncio.get_running_loop().time()
-        # The server's own word, as a till after the restart sees it.
-        till = Till(session, server.url)
-        await till.create_ticket("After the restart")
-        expected = ("3", "1") if keeps_state else ("1", "0")
+    await wait_for(
+        hass,
+        lambda: all(
+            state_of(hass, "sensor", "open_tickets", shop) == STATE_UNAVAILABLE for shop in servers
+        ),
+    )
+    await asyncio.sleep(down_for)
+    await asyncio.gather(*(server.start(session) for server in servers.values()))
+    answered = asyncio.get_running_loop().time()
+    # The servers' own word, as a till after the restart sees it.
+    for server in servers.values():
+        await Till(session, server.url).create_ticket("After the restart")
+    expected = {KEPT: ("3", "1"), WIPED: ("1", "0")}
 
-        def live_and_exact() -> bool:
-            return (_state(hass, "open_tickets"), _state(hass, "tickets_closed_today")) == (
-                expected
-            )
-
-        await wait_for(hass, live_and_exact, timeout=RECOVERY_GOAL)
-        _LOGGER.info(
-            "Down %.0f s (%s): live and exact %.2f s after the server answered",
-            down_for,
-            "state file" if keeps_state else "wiped",
-            asyncio.get_running_loop().time() - answered,
-        )
+    await wait_for(
+        hass,
+        lambda: {shop: _counts(hass, shop) for shop in servers} == expected,
+        timeout=RECOVERY_GOAL,
+    )
+    _LOGGER.info(
+        "Down %.0f s: both shops live and exact %.2f s after their servers answered",
+        down_for,
+        asyncio.get_running_loop().time() - answered,
+    )
+    for entry in entries.values():
         assert entry.runtime_data.hub.connected
         assert await hass.config_entries.async_unload(entry.entry_id)
-    finally:
-        server.kill()

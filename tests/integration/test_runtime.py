@@ -11,7 +11,6 @@ import re
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
-from freezegun import freeze_time
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import (
     EVENT_STATE_CHANGED,
@@ -22,7 +21,7 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import callback
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -42,152 +41,37 @@ from custom_components.portos.const import (
     SCAN_INTERVAL,
     SCAN_INTERVAL_HUB_DOWN,
 )
-from tests.integration.portos_helpers import force_resync, wait_for, wait_hub
+from tests.integration.const import BEFORE_MIDNIGHT, EVENT_KEYS, SHOP_ID
+from tests.integration.portos_helpers import (
+    counts,
+    emit_and_settle,
+    entity_id,
+    force_resync,
+    resource_changed,
+    state,
+    state_of,
+    wait_for,
+    wait_hub,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from freezegun.api import FrozenDateTimeFactory
     from homeassistant.core import Event, HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
     from custom_components.portos.api import PortosEvent
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
     from tests.till import Till
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-SHOP_ID = "12345"
-EVENT_KEYS = {
-    "device_id",
-    "event",
-    "resource",
-    "action",
-    "resource_id",
-    "version",
-    "user",
-    "device",
-    "created_at",
-    "resources",
-    "total",
-    "currency",
-}
-
-
-def entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
-    """Return the entity id of one of the shop's entities by its key."""
-    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{SHOP_ID}_{key}")
-    assert found is not None, key
-    return found
-
-
-def state_of(hass: HomeAssistant, platform: str, key: str) -> str:
-    """Return the state of one of the shop's entities."""
-    state = hass.states.get(entity_id(hass, platform, key))
-    assert state is not None, key
-    return state.state
 
 
 def server_open(simulator: Simulator) -> int:
     """Return how many tickets the simulator holds open."""
     return sum(1 for t in simulator.state.tickets.values() if t.get("closeDate") is None)
-
-
-def counts(hass: HomeAssistant) -> tuple[str, str]:
-    """Return the open and closed-today sensor states."""
-    return (
-        state_of(hass, "sensor", "open_tickets"),
-        state_of(hass, "sensor", "tickets_closed_today"),
-    )
-
-
-def ticket_notification(
-    ticket: dict[str, Any], action: int, version: int | None = None, resource: str = "tickets"
-) -> dict[str, Any]:
-    """Return a resource-changed notification as the hub sends it, for /_sim/emit."""
-    return {
-        "e": "portos.resources.changed",
-        "s": {"c": "x", "u": {"u": "SYSTEM", "d": "SYSTEM", "f": None}},
-        "r": None,
-        "ca": "2026-11-28T10:00:00Z",
-        "ea": None,
-        "p": {
-            "u": {"u": "admin", "d": "P01", "f": None},
-            "n": resource,
-            "a": action,
-            "i": {
-                "i": ticket["id"],
-                "n": resource,
-                "v": ticket["_v"] if version is None else version,
-            },
-            "r": [ticket],
-        },
-    }
-
-
-async def emit_and_settle(
-    hass: HomeAssistant, till: Till, obj: Any, entry: MockConfigEntry
-) -> None:
-    """Emit a notification and wait until the hub has delivered it (a marker follows it)."""
-    hub = entry.runtime_data.hub
-    before = hub.stats.notifications + hub.stats.malformed
-    if isinstance(obj, str):
-        await till.emit_raw(obj)
-    else:
-        await till.emit(obj)
-    await wait_for(hass, lambda: hub.stats.notifications + hub.stats.malformed > before)
-
-
-async def test_sensors_after_snapshot(
-    hass: HomeAssistant, portos_entry: MockConfigEntry, simulator: Simulator, till: Till
-) -> None:
-    """Tickets made before setup are counted from the REST snapshot."""
-    first = await till.create_ticket("Table 1")
-    await till.create_ticket("Table 2")
-    await till.create_ticket("Table 3")
-    await till.close_ticket(first["id"])
-    portos_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(portos_entry.entry_id)
-    await wait_hub(hass, portos_entry, connected=True)
-
-    assert counts(hass) == ("2", "1")
-    closed = hass.states.get(entity_id(hass, "sensor", "tickets_closed_today"))
-    assert closed is not None
-    assert closed.attributes["state_class"] == "total"
-    assert closed.attributes["last_reset"] == dt_util.start_of_local_day().isoformat()
-    assert state_of(hass, "sensor", "license_status") == "valid"
-    expiration = datetime.fromisoformat(state_of(hass, "sensor", "license_expiration"))
-    served = datetime.fromisoformat(simulator.state.shop_license.to_dict()["expirationTime"])
-    assert abs(expiration - served) < timedelta(seconds=1)
-    assert state_of(hass, "sensor", "health_status") == "healthy"
-    assert state_of(hass, "binary_sensor", "hub_connected") == STATE_ON
-    names = {
-        key: hass.states.get(entity_id(hass, platform, key)).name  # type: ignore[union-attr]
-        for platform, key in (
-            ("sensor", "open_tickets"),
-            ("sensor", "tickets_closed_today"),
-            ("sensor", "license_status"),
-            ("sensor", "license_expiration"),
-            ("sensor", "health_status"),
-            ("binary_sensor", "hub_connected"),
-        )
-    }
-    assert names == {
-        "open_tickets": f"PORTOS {SHOP_ID} Open tickets",
-        "tickets_closed_today": f"PORTOS {SHOP_ID} Tickets closed today",
-        "license_status": f"PORTOS {SHOP_ID} License status",
-        "license_expiration": f"PORTOS {SHOP_ID} License expiration",
-        "health_status": f"PORTOS {SHOP_ID} Server health",
-        "hub_connected": f"PORTOS {SHOP_ID} Live updates",
-    }
-    registry = er.async_get(hass)
-    health = registry.async_get(entity_id(hass, "sensor", "health_status"))
-    hub = registry.async_get(entity_id(hass, "binary_sensor", "hub_connected"))
-    assert health is not None
-    assert hub is not None
-    assert health.entity_category == "diagnostic"
-    assert hub.entity_category == "diagnostic"
-    assert hub.original_device_class == "connectivity"
 
 
 async def test_end_to_end_ticket_lifecycle(
@@ -269,11 +153,11 @@ async def test_stale_duplicate_out_of_order(
     updated = await till.update_ticket(ticket["id"], name="Table 1b")
     await wait_for(hass, lambda: len(events) == 2)
 
-    await emit_and_settle(hass, till, ticket_notification(ticket, 1), init_portos)  # duplicate
-    await emit_and_settle(hass, till, ticket_notification(updated, 2), init_portos)  # duplicate
-    await emit_and_settle(hass, till, ticket_notification(ticket, 2, version=1), init_portos)
+    await emit_and_settle(hass, till, resource_changed(ticket, 1), init_portos)  # duplicate
+    await emit_and_settle(hass, till, resource_changed(updated, 2), init_portos)  # duplicate
+    await emit_and_settle(hass, till, resource_changed(ticket, 2, version=1), init_portos)
     # No version in `i`: the ticket's own `_v` tells it is a duplicate.
-    unversioned = ticket_notification(updated, 2)
+    unversioned = resource_changed(updated, 2)
     unversioned["p"]["i"]["v"] = None
     await emit_and_settle(hass, till, unversioned, init_portos)
     assert len(events) == 2
@@ -284,15 +168,15 @@ async def test_stale_duplicate_out_of_order(
     late = {**ticket, "id": "late-1", "_v": 1}
     now = dt_util.utcnow().isoformat()
     closed = {**late, "_v": 3, "closeDate": now, "closeInfo": {"x": 1}}
-    await emit_and_settle(hass, till, ticket_notification(late, 1), init_portos)
-    await emit_and_settle(hass, till, ticket_notification(closed, 2), init_portos)
-    await emit_and_settle(hass, till, ticket_notification({**late, "_v": 2}, 2), init_portos)
+    await emit_and_settle(hass, till, resource_changed(late, 1), init_portos)
+    await emit_and_settle(hass, till, resource_changed(closed, 2), init_portos)
+    await emit_and_settle(hass, till, resource_changed({**late, "_v": 2}, 2), init_portos)
     assert [e.data["action"] for e in events[2:]] == ["created", "closed"]
     assert counts(hass) == ("1", "1")
     assert coordinator.counters.stale == 5
 
     # Without the ticket object a change can only be taken as open (no close is invented).
-    bare = ticket_notification({"id": "bare-1", "_v": 1}, 1)
+    bare = resource_changed({"id": "bare-1", "_v": 1}, 1)
     bare["p"]["r"] = []
     await emit_and_settle(hass, till, bare, init_portos)
     assert events[-1].data["action"] == "created"
@@ -311,7 +195,7 @@ async def test_unknown_and_malformed_notifications(
     hub = init_portos.runtime_data.hub
     events = async_capture_events(hass, EVENT_PORTOS)
     unknown = {"e": "portos.something.new", "s": None, "r": None, "ca": "2026-11-28T10:00:00Z"}
-    bad_ticket = ticket_notification({"id": "t-bad", "_v": 1, "closeDate": 5}, 1)
+    bad_ticket = resource_changed({"id": "t-bad", "_v": 1, "closeDate": 5}, 1)
     with caplog.at_level(logging.DEBUG, logger="custom_components.portos"):
         for _ in range(2):
             await emit_and_settle(hass, till, unknown, init_portos)
@@ -341,14 +225,14 @@ async def test_a_malformed_neighbour_does_not_drop_the_ticket(
     hub = init_portos.runtime_data.hub
     events = async_capture_events(hass, EVENT_PORTOS)
     ticket = {"id": "t-good", "name": "Table 1", "_v": 1, "closeDate": None}
-    notification = ticket_notification(ticket, 1)
+    notification = resource_changed(ticket, 1)
     notification["p"]["r"] = [{"id": "t-other", "_v": "two", "closeDate": 5}, ticket]
     await emit_and_settle(hass, till, notification, init_portos)
     assert [e.data["resource_id"] for e in events] == ["t-good"]
     assert counts(hass) == ("1", "0")
     assert hub.stats.malformed == 0
     # Without an object of its id, the first one is the ticket (as before).
-    fallback = ticket_notification({"id": "t-unlisted", "_v": 1}, 1)
+    fallback = resource_changed({"id": "t-unlisted", "_v": 1}, 1)
     fallback["p"]["r"] = [{"id": "t-first", "_v": 1}, {"id": "t-bad", "closeDate": 5}]
     await emit_and_settle(hass, till, fallback, init_portos)
     assert hub.stats.malformed == 0
@@ -361,7 +245,7 @@ async def test_a_malformed_neighbour_does_not_drop_the_ticket(
     assert hub.stats.malformed == 1
     assert counts(hass) == ("2", "0")
     # A numeric id matches the notification's id (which arrives as text).
-    numeric = ticket_notification({"id": 77, "_v": 1}, 1)
+    numeric = resource_changed({"id": 77, "_v": 1}, 1)
     numeric["p"]["r"] = [{"id": True}, {"id": 77, "_v": 1}]
     await emit_and_settle(hass, till, numeric, init_portos)
     assert events[-1].data["resource_id"] == "77"
@@ -383,13 +267,11 @@ async def test_other_resources_and_detail(
     events = async_capture_events(hass, EVENT_PORTOS)
 
     device = {"id": 7, "name": "P02", "_v": 4, "envName": "CashRegister"}
-    notification = ticket_notification(device, 2, resource="devices")
+    notification = resource_changed(device, 2, resource="devices")
     notification["p"]["u"] = None
     await emit_and_settle(hass, till, notification, portos_entry)
     await emit_and_settle(hass, till, notification, portos_entry)  # duplicate
-    await emit_and_settle(
-        hass, till, ticket_notification(device, 3, resource="users"), portos_entry
-    )
+    await emit_and_settle(hass, till, resource_changed(device, 3, resource="users"), portos_entry)
     # Tickets are still counted (the hub always subscribes to them) but fire no event.
     await till.create_ticket("Table 1")
     await wait_for(hass, lambda: counts(hass) == ("1", "0"))
@@ -441,8 +323,8 @@ async def test_ticket_created_closed_counts_when_closed_today(
     }
     earlier = (now - timedelta(days=2)).isoformat()
     late = {**quick_sale, "id": "old-1", "closeDate": earlier, "openDate": earlier}
-    await emit_and_settle(hass, till, ticket_notification(quick_sale, 1), init_portos)
-    await emit_and_settle(hass, till, ticket_notification(late, 1), init_portos)
+    await emit_and_settle(hass, till, resource_changed(quick_sale, 1), init_portos)
+    await emit_and_settle(hass, till, resource_changed(late, 1), init_portos)
     assert counts(hass) == ("0", "1")
     assert [(e.data["resource_id"], e.data["action"]) for e in events] == [
         ("quick-1", "closed"),
@@ -459,7 +341,7 @@ async def test_a_late_close_from_another_day_is_not_counted_today(
     await wait_for(hass, lambda: counts(hass) == ("1", "0"))
     earlier = (dt_util.utcnow() - timedelta(days=2)).isoformat()
     closed = {**ticket, "_v": 2, "closeDate": earlier, "closeInfo": {"deviceName": "P01"}}
-    await emit_and_settle(hass, till, ticket_notification(closed, 2), init_portos)
+    await emit_and_settle(hass, till, resource_changed(closed, 2), init_portos)
     assert events[-1].data["action"] == "closed"
     assert counts(hass) == ("0", "0")
 
@@ -478,8 +360,8 @@ async def test_hub_drop_and_resync(
     await till.drop_hub()
     await wait_hub(hass, init_portos, connected=False)
     assert state_of(hass, "binary_sensor", "hub_connected") == STATE_OFF
-    # REST still answers, so the entities stay available.
-    assert state_of(hass, "sensor", "open_tickets") != STATE_UNAVAILABLE
+    # REST still answers, so the entities stay available with what they knew.
+    assert counts(hass) == ("2", "0")
 
     await till.close_ticket(kept["id"])
     await till.delete_ticket(doomed["id"])
@@ -743,66 +625,57 @@ async def test_hub_rejects_credentials_starts_reauth(
     assert not coordinator.last_update_success
 
 
+@pytest.mark.freeze_time(BEFORE_MIDNIGHT)
 async def test_midnight_reset(
-    hass: HomeAssistant, portos_entry: MockConfigEntry, till: Till
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, init_portos: MockConfigEntry, till: Till
 ) -> None:
     """The closed-today count starts from zero at local midnight; open tickets stay."""
-    # A clock that runs from just before local midnight, for everything including the simulator
-    # and the hub's threads; the event loop keeps real monotonic time so sleeps still work.
-    start = dt_util.start_of_local_day() + timedelta(days=1) - timedelta(seconds=4)
-    with freeze_time(start, tick=True, real_asyncio=True):
-        portos_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(portos_entry.entry_id)
-        await wait_hub(hass, portos_entry, connected=True)
-        ticket = await till.create_ticket("Table 1")
-        await till.create_ticket("Table 2")
-        await till.close_ticket(ticket["id"])
-        await wait_for(hass, lambda: counts(hass) == ("1", "1"))
-        assert dt_util.now() < start + timedelta(seconds=4)
+    ticket = await till.create_ticket("Table 1")
+    await till.create_ticket("Table 2")
+    await till.close_ticket(ticket["id"])
+    await wait_for(hass, lambda: counts(hass) == ("1", "1"))
+    closed = state(hass, "sensor", "tickets_closed_today")
+    yesterday = dt_util.start_of_local_day()
+    assert closed.attributes["last_reset"] == yesterday.isoformat()
 
-        await wait_for(hass, lambda: counts(hass) == ("1", "0"))
-        midnight = dt_util.start_of_local_day()
-        assert midnight == start + timedelta(seconds=4)
-        closed = hass.states.get(entity_id(hass, "sensor", "tickets_closed_today"))
-        assert closed is not None
-        assert closed.attributes["last_reset"] == midnight.isoformat()
-    assert await hass.config_entries.async_unload(portos_entry.entry_id)
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    midnight = dt_util.start_of_local_day()
+    assert midnight == yesterday + timedelta(days=1) == dt_util.now()
+    assert counts(hass) == ("1", "0")
+    closed = state(hass, "sensor", "tickets_closed_today")
+    assert closed.attributes["last_reset"] == midnight.isoformat()
 
 
+@pytest.mark.freeze_time(BEFORE_MIDNIGHT)
 async def test_a_resync_across_midnight_counts_nothing_from_yesterday(
-    hass: HomeAssistant, portos_entry: MockConfigEntry, till: Till
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, init_portos: MockConfigEntry, till: Till
 ) -> None:
     """Closed tickets listed for yesterday do not land on today; the next poll asks again."""
-    start = dt_util.start_of_local_day() + timedelta(days=1) - timedelta(seconds=4)
-    with freeze_time(start, tick=True, real_asyncio=True):
-        portos_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(portos_entry.entry_id)
-        await wait_hub(hass, portos_entry, connected=True)
-        coordinator = portos_entry.runtime_data
-        ticket = await till.create_ticket("Table 1")
-        await till.create_ticket("Table 2")
-        await till.close_ticket(ticket["id"])
-        await wait_for(hass, lambda: counts(hass) == ("1", "1"))
-        midnight = start + timedelta(seconds=4)
-        assert dt_util.now() < midnight
-        original = PortosClient.get_open_tickets
+    coordinator = init_portos.runtime_data
+    ticket = await till.create_ticket("Table 1")
+    await till.create_ticket("Table 2")
+    await till.close_ticket(ticket["id"])
+    await wait_for(hass, lambda: counts(hass) == ("1", "1"))
+    original = PortosClient.get_open_tickets
 
-        async def list_after_midnight(client: PortosClient) -> list[Ticket]:
-            # The closed list was read yesterday; the open list is read today.
-            async with asyncio.timeout(10):
-                while dt_util.now() < midnight:  # noqa: ASYNC110 - the frozen clock ticks
-                    await asyncio.sleep(0.05)
-            return await original(client)
+    async def list_after_midnight(client: PortosClient) -> list[Ticket]:
+        # The closed list was read yesterday; local midnight passes before the open list is.
+        freezer.tick(timedelta(seconds=2))
+        return await original(client)
 
-        force_resync(coordinator)
-        with patch.object(PortosClient, "get_open_tickets", list_after_midnight):
-            await coordinator.async_refresh()
-        assert counts(hass) == ("1", "0")
-        assert coordinator.resync_due
+    force_resync(coordinator)
+    with patch.object(PortosClient, "get_open_tickets", list_after_midnight):
         await coordinator.async_refresh()
-        assert counts(hass) == ("1", "0")
-        assert not coordinator.resync_due
-    assert await hass.config_entries.async_unload(portos_entry.entry_id)
+    assert dt_util.now() == dt_util.start_of_local_day()
+    assert counts(hass) == ("1", "0")
+    assert coordinator.resync_due
+    async_fire_time_changed(hass)  # the midnight timer, due since the tick
+    await coordinator.async_refresh()
+    assert counts(hass) == ("1", "0")
+    assert not coordinator.resync_due
 
 
 async def test_pushes_during_a_resync_are_kept(
@@ -901,8 +774,3 @@ def test_runtime_texts_mirror_in_slovak() -> None:
     assert {"invalid_auth", "wrong_device_type", "cannot_connect", "update_failed"} <= set(
         en["exceptions"]
     )
-
-
-def test_module_imports() -> None:
-    """The package imports on its own and names its platforms."""
-    assert custom_components.portos.PLATFORMS

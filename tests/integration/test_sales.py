@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 import random
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.helpers import entity_registry as er
+from homeassistant.const import STATE_UNKNOWN
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
 
-from custom_components.portos.const import DOMAIN, EVENT_PORTOS
+from custom_components.portos.const import EVENT_PORTOS
 from simulator.demo import DemoDay
-from tests.integration.portos_helpers import wait_for, wait_hub
+from tests.integration.const import BEFORE_MIDNIGHT
+from tests.integration.portos_helpers import (
+    emit_and_settle,
+    resource_changed,
+    state,
+    state_of,
+    wait_for,
+    wait_hub,
+)
 
 if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant, State
+    from freezegun.api import FrozenDateTimeFactory
+    from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
     from simulator.server import Simulator
@@ -24,25 +37,18 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-SHOP_ID = "12345"
 CENT = Decimal("0.01")
-
-
-def _state(hass: HomeAssistant, key: str) -> State:
-    """Return the state object of one of the shop's sensors."""
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{SHOP_ID}_{key}")
-    assert entity_id is not None
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state
 
 
 def _figures(hass: HomeAssistant) -> dict[str, Any]:
     """Return what the sensors show, in the shape of the simulator's /_sim/sales reply."""
-    sales = _state(hass, "sales_today")
+    sales = state(hass, "sensor", "sales_today")
     return {
-        "closed": _state(hass, "tickets_closed_today").state,
-        "open": (_state(hass, "open_tickets").state, _state(hass, "open_tickets_value").state),
+        "closed": state_of(hass, "sensor", "tickets_closed_today"),
+        "open": (
+            state_of(hass, "sensor", "open_tickets"),
+            state_of(hass, "sensor", "open_tickets_value"),
+        ),
         "total": sales.state,
         "takings": {
             key: value
@@ -50,7 +56,7 @@ def _figures(hass: HomeAssistant) -> dict[str, Any]:
             if key not in {"unit_of_measurement", "device_class", "state_class", "last_reset"}
             and key not in {"friendly_name", "icon"}
         },
-        "average": _state(hass, "average_ticket_today").state,
+        "average": state_of(hass, "sensor", "average_ticket_today"),
         "unit": sales.attributes["unit_of_measurement"],
     }
 
@@ -100,7 +106,7 @@ async def test_a_day_of_demo_traffic_ends_with_the_simulators_figures(
     assert set(report["takings"]) >= {"cash", "card"}
     expected = _expected(report)
     await wait_for(hass, lambda: _figures(hass) == expected)
-    sales = _state(hass, "sales_today")
+    sales = state(hass, "sensor", "sales_today")
     assert sales.attributes["state_class"] == "total"
     assert sales.attributes["last_reset"] == dt_util.start_of_local_day().isoformat()
 
@@ -125,15 +131,10 @@ async def test_a_closed_ticket_event_carries_what_it_took(
     closed = events[-1].data
     assert (closed["action"], closed["total"], closed["currency"]) == ("closed", 23.4, "EUR")
     assert events[1].data["total"] == 23.4  # an open ticket's event: what it is worth
-    entity_id = er.async_get(hass).async_get_entity_id("event", DOMAIN, f"{SHOP_ID}_tickets")
-    assert entity_id is not None
-    state = hass.states.get(entity_id)
-    assert state is not None
-    assert (state.attributes["total"], state.attributes["currency"]) == (23.4, "EUR")
-    assert _state(hass, "sales_today").attributes == _state(hass, "sales_today").attributes | {
-        "card": 20.0,
-        "cash": 3.4,
-    }
+    tickets = state(hass, "event", "tickets")
+    assert (tickets.attributes["total"], tickets.attributes["currency"]) == (23.4, "EUR")
+    takings = state(hass, "sensor", "sales_today").attributes
+    assert (takings["card"], takings["cash"]) == (20.0, 3.4)
 
 
 async def test_odd_money_is_counted_logged_once_and_loses_no_ticket(
@@ -148,11 +149,11 @@ async def test_odd_money_is_counted_logged_once_and_loses_no_ticket(
     odd_item = {"plu": {"vatInfo": {"rate": 20}}, "unitPrice": "many", "quantity": {"amount": 1}}
     for name in ("Table 1", "Table 2"):
         ticket = await till.create_ticket(name)
-        await till.emit(_changed({**ticket, "_v": 2, "items": [odd_item]}))
+        await till.emit(resource_changed({**ticket, "_v": 2, "items": [odd_item]}, 2))
     # Paid 10.00 for 9.60 of food: our maths and the till disagree by a 0.40 tip.
     tipped = await till.create_ticket("Table 3")
     await till.emit(
-        _changed(
+        resource_changed(
             {
                 **tipped,
                 "_v": 2,
@@ -160,13 +161,14 @@ async def test_odd_money_is_counted_logged_once_and_loses_no_ticket(
                 "closeDate": dt_util.utcnow().isoformat(),
                 "closeInfo": {"deviceName": "P01"},
                 "payments": [{"amount": 10, "paymentType": {"category": "Card"}}],
-            }
+            },
+            2,
         )
     )
     await wait_for(hass, lambda: len(events) == 6)
-    assert _state(hass, "open_tickets").state == "2"
-    assert _state(hass, "open_tickets_value").state == "0.00"
-    assert _state(hass, "sales_today").state == "10.00"
+    assert state_of(hass, "sensor", "open_tickets") == "2"
+    assert state_of(hass, "sensor", "open_tickets_value") == "0.00"
+    assert state_of(hass, "sensor", "sales_today") == "10.00"
     assert (coordinator.counters.money_unreadable, coordinator.counters.money_mismatch) == (2, 1)
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert sum("out of the sales figures" in w for w in warnings) == 1
@@ -174,19 +176,91 @@ async def test_odd_money_is_counted_logged_once_and_loses_no_ticket(
     assert events[1].data["total"] is None
 
 
-def _changed(ticket: dict[str, Any]) -> dict[str, Any]:
-    """Return the hub notification of an updated ticket, as /_sim/emit sends it."""
+GOULASH: dict[str, Any] = {
+    "plu": {"name": "Goulash", "vatInfo": {"rate": 5}, "isDiscountAllowed": True},
+    "unitPrice": {"amount": 11.142857},
+    "quantity": {"amount": 2, "unit": "pcs"},
+}  # 23.40
+
+
+def _today(hass: HomeAssistant) -> dict[str, Any]:
+    """Return the day's figures: closed count, sales, their split and reset, the average."""
+    sales = state(hass, "sensor", "sales_today")
     return {
-        "e": "portos.resources.changed",
-        "s": {"c": "x", "u": {"u": "SYSTEM", "d": "SYSTEM", "f": None}},
-        "r": None,
-        "ca": dt_util.utcnow().isoformat(),
-        "ea": None,
-        "p": {
-            "u": {"u": "admin", "d": "P01", "f": None},
-            "n": "tickets",
-            "a": 2,
-            "i": {"i": ticket["id"], "n": "tickets", "v": ticket["_v"]},
-            "r": [ticket],
-        },
+        "closed": state_of(hass, "sensor", "tickets_closed_today"),
+        # A number, whatever its text ("0" on a fresh day, "0.00" once a sale was taken back).
+        "sales": Decimal(sales.state),
+        "by_type": {key: sales.attributes.get(key) for key in ("card", "cash")},
+        "last_reset": sales.attributes["last_reset"],
+        "average": state_of(hass, "sensor", "average_ticket_today"),
     }
+
+
+@pytest.mark.freeze_time(BEFORE_MIDNIGHT)
+async def test_sales_restart_at_local_midnight_and_a_late_close_keeps_its_day(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """At local midnight the day's sales start from zero; a close from yesterday stays there.
+
+    Table 1 pays at 23:59:58. Table 2 was paid at 23:59:59, but its close reaches Home Assistant
+    only after midnight: it belongs to yesterday, so today takes nothing from it. Table 3 pays
+    after midnight: today's first sale.
+    """
+    events = async_capture_events(hass, EVENT_PORTOS)
+    yesterday = dt_util.start_of_local_day()
+    assert dt_util.now() == yesterday + timedelta(hours=23, minutes=59, seconds=58)
+    paid = await till.create_ticket("Table 1", items=[GOULASH])
+    await till.close_ticket(paid["id"], payments=[{"paymentType": "card", "amount": 23.4}])
+    late = await till.create_ticket("Table 2", items=[GOULASH])
+    open_after = await till.create_ticket("Table 3", items=[GOULASH])
+    await wait_for(hass, lambda: len(events) == 4)
+    assert _today(hass) == {
+        "closed": "1",
+        "sales": Decimal("23.40"),
+        "by_type": {"card": 23.4, "cash": None},
+        "last_reset": yesterday.isoformat(),
+        "average": "23.40",
+    }
+    assert state_of(hass, "sensor", "open_tickets_value") == "46.80"
+
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    midnight = dt_util.start_of_local_day()
+    assert midnight == yesterday + timedelta(days=1) == dt_util.now()
+    assert _today(hass) == {
+        "closed": "0",
+        "sales": 0,
+        "by_type": {"card": None, "cash": None},
+        "last_reset": midnight.isoformat(),
+        "average": STATE_UNKNOWN,
+    }
+    # Open tickets are not a day's figure: they stay.
+    assert state_of(hass, "sensor", "open_tickets_value") == "46.80"
+
+    closed_yesterday = {
+        **late,
+        "_v": late["_v"] + 1,
+        "closeDate": (midnight - timedelta(seconds=1)).isoformat(),
+        "closeInfo": {"deviceName": "P01", "userName": "admin"},
+        "payments": [{"amount": 23.4, "paymentType": {"category": "Cash"}}],
+    }
+    await emit_and_settle(hass, till, resource_changed(closed_yesterday, 2), init_portos)
+    assert (events[-1].data["action"], events[-1].data["total"]) == ("closed", 23.4)
+    assert _today(hass)["closed"] == "0"
+    assert _today(hass)["sales"] == 0
+    assert state_of(hass, "sensor", "open_tickets") == "1"
+    assert state_of(hass, "sensor", "open_tickets_value") == "23.40"
+
+    await till.close_ticket(open_after["id"], payments=[{"paymentType": "cash", "amount": 23.4}])
+    await wait_for(hass, lambda: len(events) == 6)
+    assert _today(hass) == {
+        "closed": "1",
+        "sales": Decimal("23.40"),
+        "by_type": {"card": None, "cash": 23.4},
+        "last_reset": midnight.isoformat(),
+        "average": "23.40",
+    }
+    # The simulator's own account of today agrees (it never saw Table 2's late close).
+    report = await till.sales(midnight.isoformat())
+    assert (report["closed"], report["total"], report["takings"]) == (1, "23.40", {"cash": "23.40"})

@@ -6,20 +6,18 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import (
-    CONF_PASSWORD,
-    CONF_URL,
-    CONF_USERNAME,
-    CONF_VERIFY_SSL,
-    STATE_UNAVAILABLE,
-)
-from homeassistant.helpers import entity_registry as er
+from homeassistant.const import STATE_UNAVAILABLE
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.portos.api import DEFAULT_DEVICE_NAME
-from custom_components.portos.const import CONF_DEVICE_NAME, DOMAIN, EVENT_PORTOS
-from tests.integration.portos_helpers import wait_for, wait_hub
+from custom_components.portos.const import EVENT_PORTOS
+from tests.integration.portos_helpers import (
+    portos_config_entry,
+    setup_portos,
+    state_of,
+    wait_for,
+    wait_hub,
+)
 from tests.till import Till
 
 if TYPE_CHECKING:
@@ -28,36 +26,16 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 SHOPS = (111, 222)
 
 
-def _entry(simulator: Simulator) -> MockConfigEntry:
-    """Return a config entry for one simulated shop."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"PORTOS {simulator.config.shop_id}",
-        unique_id=str(simulator.config.shop_id),
-        data={
-            CONF_URL: simulator.url,
-            CONF_USERNAME: simulator.config.user,
-            CONF_PASSWORD: simulator.config.password,
-            CONF_DEVICE_NAME: DEFAULT_DEVICE_NAME,
-            CONF_VERIFY_SSL: True,
-        },
-    )
-
-
 def _open_tickets(hass: HomeAssistant, shop_id: int) -> str:
     """Return the state of a shop's open-tickets sensor."""
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{shop_id}_open_tickets")
-    assert entity_id is not None
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state.state
+    return state_of(hass, "sensor", "open_tickets", str(shop_id))
 
 
 @pytest.fixture
@@ -69,10 +47,8 @@ async def shops(
         result = []
         for shop_id in SHOPS:
             simulator = await simulator_factory(shop_id=shop_id)
-            entry = _entry(simulator)
-            entry.add_to_hass(hass)
-            assert await hass.config_entries.async_setup(entry.entry_id)
-            await wait_hub(hass, entry, connected=True)
+            entry = portos_config_entry(simulator.url, shop_id=str(shop_id))
+            await setup_portos(hass, entry)
             result.append((simulator, entry, Till(session, simulator.url)))
         yield result
 
@@ -121,8 +97,12 @@ async def test_unloading_one_shop_leaves_the_other_live(
     assert await hass.config_entries.async_unload(first.entry_id)
     await hass.async_block_till_done()
     assert first.state is ConfigEntryState.NOT_LOADED
+    events = async_capture_events(hass, EVENT_PORTOS)
     await first_till.create_ticket("Unseen")
     await second_till.create_ticket("Bar 1")
     await wait_for(hass, lambda: _open_tickets(hass, SHOPS[1]) == "1")
+    # The first shop's ticket was made first: a hub of its still running would have delivered it
+    # before the second shop's.
+    assert [event.data["device_id"] for event in events] == [second.runtime_data.device_id]
     assert second.runtime_data.hub.connected
     assert not any(conn.ready for conn in first_simulator.state.hub.connections.values())

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
-from tests.simulator.hubclient import HubClient, login
+from tests.simulator.hubclient import HubClient, HubFactory, login
 from tests.till import Till
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from simulator.server import Simulator
 
 
@@ -32,9 +33,6 @@ def till(http: aiohttp.ClientSession, simulator: Simulator) -> Till:
 async def token(http: aiohttp.ClientSession, simulator: Simulator) -> str:
     """Return an access token of a HomeAssistant (Tool) login."""
     return str((await login(http, simulator.url))["tokenId"])
-
-
-type HubFactory = Callable[..., Awaitable[HubClient]]
 
 
 @pytest.fixture

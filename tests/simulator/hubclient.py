@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 import itertools
 import json
 from typing import Any
@@ -181,3 +182,7 @@ class HubClient:
         """Close the WebSocket if it is open."""
         if self.ws is not None and not self.ws.closed:
             await self.ws.close()
+
+
+# A factory of connected, handshaken hub clients (the `hub_factory` fixture).
+type HubFactory = Callable[..., Awaitable[HubClient]]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
+from datetime import UTC, datetime
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -14,9 +14,10 @@ from tests.simulator.hubclient import login
 
 if TYPE_CHECKING:
     import aiohttp
+    from freezegun.api import FrozenDateTimeFactory
 
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
     from tests.till import Till
 
 
@@ -228,16 +229,18 @@ async def test_refresh_needs_the_matching_pair(
     assert status == 401
 
 
+@pytest.mark.freeze_time("2026-11-27 18:30:00.600+00:00")
 async def test_token_expiry_and_refresh_after_it(
-    simulator_factory: SimulatorFactory, http: aiohttp.ClientSession
+    freezer: FrozenDateTimeFactory, simulator_factory: SimulatorFactory, http: aiohttp.ClientSession
 ) -> None:
     """A token is refused once its exp has passed; refresh still works with the expired token."""
     simulator = await simulator_factory(token_lifetime=0.5)
     reply = await login(http, simulator.url)
     exp = _claims(reply["tokenId"])["exp"]
     assert isinstance(exp, int)
-    while time.time() < exp:  # noqa: ASYNC110 - waiting for the clock to pass exp
-        await asyncio.sleep(0.05)
+    status, _ = await _get(http, simulator.url, reply["tokenId"])
+    assert status == 200
+    freezer.move_to(datetime.fromtimestamp(exp, UTC))
     status, problem = await _get(http, simulator.url, reply["tokenId"])
     assert status == 401
     assert "expired" in problem["detail"]

@@ -10,7 +10,7 @@ from tests.till import Till, TillError
 
 if TYPE_CHECKING:
     from simulator.server import Simulator
-    from tests.simulator.conftest import HubFactory
+    from tests.simulator.hubclient import HubFactory
 
 
 async def test_load_makes_changes_and_notifies(

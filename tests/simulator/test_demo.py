@@ -16,7 +16,7 @@ from tests.simulator.hubclient import HubClient, login
 if TYPE_CHECKING:
     import aiohttp
 
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
 
 
 def _rng(seed: int) -> random.Random:

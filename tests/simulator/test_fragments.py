@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
-    from tests.simulator.conftest import HubFactory
+    from tests.common import SimulatorFactory
+    from tests.simulator.hubclient import HubFactory
 
 TICKETS = {"e": "portos.resources.changed", "r": [{"n": "tickets"}]}
 

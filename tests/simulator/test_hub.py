@@ -14,8 +14,8 @@ from tests.simulator.hubclient import HUB, RS, HubClient, login
 
 if TYPE_CHECKING:
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
-    from tests.simulator.conftest import HubFactory
+    from tests.common import SimulatorFactory
+    from tests.simulator.hubclient import HubFactory
     from tests.till import Till
 
 TICKETS = {"e": "portos.resources.changed", "r": [{"n": "tickets"}]}
@@ -260,11 +260,9 @@ async def test_client_leaving_before_the_handshake(
     client = HubClient(http, simulator.url, token)
     await client.connect(handshake=False)
     await client.close()
-    for _ in range(100):
-        if not simulator.state.hub.connections:
-            break
-        await asyncio.sleep(0.01)
-    assert not simulator.state.hub.connections
+    async with asyncio.timeout(15):
+        while simulator.state.hub.connections:  # noqa: ASYNC110 - polling server state
+            await asyncio.sleep(0.01)
 
 
 # --- invocations ---------------------------------------------------------------------------------
@@ -598,11 +596,9 @@ async def test_drop_cuts_connections_without_a_close_message(
         msg = await client.closed()
         assert msg.type is not aiohttp.WSMsgType.CLOSE
         assert all('"type":7' not in frame for frame in client.frames)
-    for _ in range(100):
-        if not simulator.state.hub.connections:
-            break
-        await asyncio.sleep(0.01)
-    assert not simulator.state.hub.connections
+    async with asyncio.timeout(15):
+        while simulator.state.hub.connections:  # noqa: ASYNC110 - polling server state
+            await asyncio.sleep(0.01)
     again = await hub_factory()
     await again.subscribe(TICKETS)
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
 
 
 async def _get(http: aiohttp.ClientSession, url: str) -> Any:

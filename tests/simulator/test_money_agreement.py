@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
 
 CASHIER = Actor("admin", "P01")
 

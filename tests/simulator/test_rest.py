@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from simulator.server import Simulator
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
 
 
 async def _list(http: aiohttp.ClientSession, simulator: Simulator, token: str, query: str) -> Any:

@@ -13,7 +13,7 @@ from simulator.server import Simulator
 from simulator.store import Actor
 
 if TYPE_CHECKING:
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
 
 
 async def test_defaults_and_properties() -> None:

@@ -26,7 +26,7 @@ from tests.till import Till, TillError
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from tests.conftest import SimulatorFactory
+    from tests.common import SimulatorFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 CASHIER = Actor("admin", "P01")
