@@ -461,7 +461,7 @@ async def test_a_burst_of_pushes_is_published_once(
             {
                 "type": 1,
                 "target": "OnEvent",
-                "arguments": [ticket_notification({"id": f"burst-{n}", "_v": 1}, 1)],
+                "arguments": [resource_changed({"id": f"burst-{n}", "_v": 1}, 1)],
             }
         )
         + "\x1e"
