@@ -176,7 +176,11 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         self._hub_connects = 0
         self._synced_connection = 0
         self._unsub_hass_stop: CALLBACK_TYPE | None = None
-        self._publish_scheduled = False
+        # Pushes are applied at once; what they change is published, and their events fired,
+        # together once the loop is free (see _async_flush).
+        self._flush_scheduled = False
+        self._publish_due = False
+        self._pending_events: list[PortosEvent] = []
         self._stopped = False
 
     @property
@@ -414,22 +418,37 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
 
     @callback
     def _async_publish(self) -> None:
-        """Push the current state to the entities as soon as the pushes at hand are applied.
-
-        A busy server sends many notifications at once, and each is applied (and fired on the bus)
-        as it comes; the entities get the result once, when the loop is free again, instead of
-        once per notification. Nothing is published before a refresh has read health and license.
-        """
-        if self._health is None or self._publish_scheduled:
-            return
-        self._publish_scheduled = True
-        self.hass.loop.call_soon(self._async_publish_now)
+        """Push the current state to the entities with the next flush, once health is known."""
+        if self._health is not None:
+            self._publish_due = True
+            self._async_schedule_flush()
 
     @callback
-    def _async_publish_now(self) -> None:
-        """Publish the state the scheduled publish was for."""
-        self._publish_scheduled = False
-        self.async_set_updated_data(self._build())
+    def _async_schedule_flush(self) -> None:
+        """Flush once the pushes at hand are applied, when the loop is free again."""
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.hass.loop.call_soon(self._async_flush)
+
+    @callback
+    def _async_flush(self) -> None:
+        """Publish the state, then fire the events of the pushes applied since the last flush.
+
+        A busy server sends many notifications at once; each is applied as it comes, but the
+        entities are written once for all of them instead of once each. The state goes first, so
+        an automation started by an event already sees what that event changed.
+        """
+        self._flush_scheduled = False
+        events, self._pending_events = self._pending_events, []
+        if self._stopped:
+            return
+        if self._publish_due:
+            self._publish_due = False
+            self.async_set_updated_data(self._build())
+        for event in events:
+            self.hass.bus.async_fire(EVENT_PORTOS, self._bus_data(event))
+            for listener in list(self._event_listeners):
+                listener(event)
 
     @callback
     def _async_midnight(self, _now: datetime) -> None:
@@ -468,7 +487,7 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
 
     @callback
     def _async_handle_notification(self, notification: Notification) -> None:
-        """Route one notification: update the state, fire the bus event, call the listeners."""
+        """Route one notification: update the state now; publish it and fire its event soon."""
         routed = self.router.route(notification)
         if routed.license is not None:
             self._license = routed.license
@@ -487,9 +506,8 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         event = routed.event
         self.counters.accepted += 1
         self.counters.by_event[event.event] = self.counters.by_event.get(event.event, 0) + 1
-        self.hass.bus.async_fire(EVENT_PORTOS, self._bus_data(event))
-        for listener in list(self._event_listeners):
-            listener(event)
+        self._pending_events.append(event)
+        self._async_schedule_flush()
 
     def _bus_data(self, event: PortosEvent) -> dict[str, Any]:
         """Return the data of the `portos_event` bus event (a contract automations rely on)."""

@@ -133,7 +133,11 @@ def resource_changed(
 async def emit_and_settle(
     hass: HomeAssistant, till: Till, obj: dict[str, Any] | str, entry: MockConfigEntry
 ) -> None:
-    """Emit a notification (an object, or raw text) and wait until the hub has handled it."""
+    """Emit a notification (an object, or raw text) and wait until it is handled and published.
+
+    The coordinator applies a push at once and publishes it (and fires its event) when the loop is
+    next free: the first round of async_block_till_done.
+    """
     hub = entry.runtime_data.hub
     before = hub.stats.notifications + hub.stats.malformed
     if isinstance(obj, str):
@@ -141,6 +145,7 @@ async def emit_and_settle(
     else:
         await till.emit(obj)
     await wait_for(hass, lambda: hub.stats.notifications + hub.stats.malformed > before)
+    await hass.async_block_till_done()
 
 
 # --- waiting ---------------------------------------------------------------------------------

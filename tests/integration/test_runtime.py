@@ -473,6 +473,23 @@ async def test_a_burst_of_pushes_is_published_once(
     assert written == ["10"]
 
 
+async def test_an_event_sees_the_state_it_changed(
+    hass: HomeAssistant, init_portos: MockConfigEntry, till: Till
+) -> None:
+    """A listener of portos_event reads the sensors already updated by that change."""
+    seen: list[tuple[str, str]] = []
+
+    @callback
+    def read_counts(event: Event[Any]) -> None:
+        seen.append((event.data["action"], state_of(hass, "sensor", "tickets_closed_today")))
+
+    hass.bus.async_listen(EVENT_PORTOS, read_counts)
+    ticket = await till.create_ticket("Table 1")
+    await till.close_ticket(ticket["id"])
+    await wait_for(hass, lambda: len(seen) == 2)
+    assert seen == [("created", "0"), ("closed", "1")]
+
+
 async def test_availability_follows_rest_while_the_hub_is_down(
     hass: HomeAssistant, init_portos: MockConfigEntry, simulator: Simulator, till: Till
 ) -> None:
