@@ -30,7 +30,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 import custom_components.portos
-from custom_components.portos.api import Health, PortosClient, Ticket
+from custom_components.portos.api import Health, Notification, PortosClient, Ticket
 from custom_components.portos.const import (
     CONF_EVENT_DETAIL,
     CONF_RESOURCES,
@@ -488,6 +488,22 @@ async def test_an_event_sees_the_state_it_changed(
     await till.close_ticket(ticket["id"])
     await wait_for(hass, lambda: len(seen) == 2)
     assert seen == [("created", "0"), ("closed", "1")]
+
+
+async def test_a_push_applied_as_the_entry_stops_fires_nothing_after(
+    hass: HomeAssistant, init_portos: MockConfigEntry
+) -> None:
+    """A push handled in the same moment the entry stops is not published or fired later."""
+    coordinator = init_portos.runtime_data
+    events = async_capture_events(hass, EVENT_PORTOS)
+    coordinator._async_handle_notification(
+        Notification.from_dict(resource_changed({"id": "late-1", "_v": 1}, 1))
+    )
+    await coordinator.async_stop()
+    await hass.async_block_till_done()
+    assert events == []
+    assert coordinator.counters.accepted == 1
+    assert await hass.config_entries.async_unload(init_portos.entry_id)
 
 
 async def test_availability_follows_rest_while_the_hub_is_down(
