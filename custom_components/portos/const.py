@@ -9,7 +9,8 @@ from typing import Final
 DOMAIN: Final = "portos"
 LOGGER: Final = logging.getLogger(__package__)
 
-MANUFACTURER: Final = "NineDigit"
+# The company's own spelling, as the shop owner knows it (not the NineDigit brand).
+MANUFACTURER: Final = "Nine Digit, s.r.o."
 MODEL: Final = "PORTOS"
 
 # Config entry data (the user step's fields).

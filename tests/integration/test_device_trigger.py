@@ -72,7 +72,7 @@ def portos_device(
     return device_registry.async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, SHOP_ID)},
-        manufacturer="NineDigit",
+        manufacturer="Nine Digit, s.r.o.",
         model="PORTOS",
         name=f"PORTOS {SHOP_ID}",
     )

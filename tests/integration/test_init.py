@@ -56,7 +56,7 @@ async def test_setup_and_unload(
 
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, SHOP_ID)})
     assert device is not None
-    assert device.manufacturer == "NineDigit"
+    assert device.manufacturer == "Nine Digit, s.r.o."
     assert device.model == "PORTOS"
     assert device.name == f"PORTOS {SHOP_ID}"
     assert device.configuration_url == simulator.url
