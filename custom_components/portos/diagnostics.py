@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
     from .coordinator import PortosConfigEntry
 
+_CENT: Final = Decimal("0.01")
 TO_REDACT: Final = {
     CONF_PASSWORD,
     CONF_URL,
@@ -31,6 +33,11 @@ TO_REDACT: Final = {
 def _iso(value: datetime | None) -> str | None:
     """Return a timestamp as ISO 8601 text."""
     return None if value is None else value.isoformat()
+
+
+def _text(amount: Decimal | None) -> str | None:
+    """Return an amount as exact text in cents (JSON has no decimals)."""
+    return None if amount is None else str(amount.quantize(_CENT))
 
 
 def _last_error(err: BaseException | None) -> str | None:
@@ -82,6 +89,17 @@ async def async_get_config_entry_diagnostics(
             "synced": coordinator.tracker.synced,
             "resync_due": coordinator.resync_due,
             "remembered_closed_or_deleted": coordinator.tracker.remembered,
+        },
+        "money": {
+            "currency": data.currency,
+            "sales_today": _text(data.sales_today),
+            "sales_by_payment_type": {
+                key: _text(amount) for key, amount in sorted(data.sales_by_payment_type.items())
+            },
+            "open_tickets_value": _text(data.open_tickets_value),
+            "average_ticket_today": _text(data.average_ticket_today),
+            # Open and today's closed tickets left out of the sums (their money is unreadable).
+            "unvalued_tickets": coordinator.tracker.unvalued,
         },
         "notifications": asdict(coordinator.counters),
         "license": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 # The simulator's default shopId: the config entry's unique id and the device's identifier.
 SHOP_ID: Final = "12345"
@@ -31,3 +31,10 @@ EVENT_KEYS: Final = frozenset(
 # the tests check that these are what they claim in that time zone.
 MORNING: Final = "2026-11-27 18:30:00+00:00"  # 10:30 local
 BEFORE_MIDNIGHT: Final = "2026-11-28 07:59:58+00:00"  # 23:59:58 local
+
+# One line of a ticket worth 23.40 € (2 x 11.142857 net at 5 % VAT: 2 x 11.70 gross).
+GOULASH: Final[dict[str, Any]] = {
+    "plu": {"name": "Goulash", "vatInfo": {"rate": 5}, "isDiscountAllowed": True},
+    "unitPrice": {"amount": 11.142857},
+    "quantity": {"amount": 2, "unit": "pcs"},
+}

@@ -14,7 +14,7 @@ from syrupy.filters import props
 
 from custom_components.portos.api import PortosConnectionError
 from custom_components.portos.const import EVENT_PORTOS
-from tests.integration.const import MORNING
+from tests.integration.const import GOULASH, MORNING
 from tests.integration.portos_helpers import wait_for
 from tests.till import Till
 
@@ -66,10 +66,14 @@ async def test_diagnostics(
     """
     events: list[object] = []
     hass.bus.async_listen(EVENT_PORTOS, events.append)
-    await till.create_ticket("Table 1")
+    await till.create_ticket("Table 1", items=[GOULASH])
+    paid = await till.create_ticket("Table 2", items=[GOULASH])
+    await till.close_ticket(
+        paid["id"], payments=[{"paymentType": "card", "amount": 20}, {"paymentType": "cash"}]
+    )
     await till.emit({"e": "portos.unknown", "ca": "2026-11-27T18:30:00Z"})
     coordinator = init_portos.runtime_data
-    await wait_for(hass, lambda: len(events) == 1 and coordinator.hub.stats.unknown_events == 1)
+    await wait_for(hass, lambda: len(events) == 3 and coordinator.hub.stats.unknown_events == 1)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_portos)
 
     assert diagnostics == snapshot(exclude=props("entry_id", "created_at", "modified_at"))
@@ -86,6 +90,15 @@ async def test_diagnostics(
     assert counts["open_tickets"] == 1
     # One connect, one snapshot: setup waits for the hub before it reads the tickets.
     assert notifications["resyncs"] == 1
+    # Exact amounts, as text: JSON has no decimals.
+    assert diagnostics["money"] == {
+        "currency": "EUR",
+        "sales_today": "23.40",
+        "sales_by_payment_type": {"card": "20.00", "cash": "3.40"},
+        "open_tickets_value": "23.40",
+        "average_ticket_today": "23.40",
+        "unvalued_tickets": 0,
+    }
 
 
 async def test_diagnostics_name_the_last_error_without_the_server(

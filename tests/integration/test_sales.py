@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.portos.const import EVENT_PORTOS
 from simulator.demo import DemoDay
-from tests.integration.const import BEFORE_MIDNIGHT
+from tests.integration.const import BEFORE_MIDNIGHT, GOULASH
 from tests.integration.portos_helpers import (
     emit_and_settle,
     resource_changed,
@@ -174,13 +174,6 @@ async def test_odd_money_is_counted_logged_once_and_loses_no_ticket(
     assert sum("out of the sales figures" in w for w in warnings) == 1
     assert sum("more than its items add up to" in w for w in warnings) == 1
     assert events[1].data["total"] is None
-
-
-GOULASH: dict[str, Any] = {
-    "plu": {"name": "Goulash", "vatInfo": {"rate": 5}, "isDiscountAllowed": True},
-    "unitPrice": {"amount": 11.142857},
-    "quantity": {"amount": 2, "unit": "pcs"},
-}  # 23.40
 
 
 def _today(hass: HomeAssistant) -> dict[str, Any]:

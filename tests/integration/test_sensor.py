@@ -17,7 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 
 from custom_components.portos.const import DOMAIN
-from tests.integration.const import MORNING, SHOP_ID
+from tests.integration.const import GOULASH, MORNING, SHOP_ID
 from tests.integration.portos_helpers import setup_portos, state_of
 
 if TYPE_CHECKING:
@@ -29,11 +29,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-GOULASH: dict[str, Any] = {
-    "plu": {"name": "Goulash", "vatInfo": {"rate": 5}, "isDiscountAllowed": True},
-    "unitPrice": {"amount": 11.142857},
-    "quantity": {"amount": 2, "unit": "pcs"},
-}
 LEMONADE: dict[str, Any] = {
     "plu": {"name": "Lemonade", "vatInfo": {"rate": 23}, "isDiscountAllowed": True},
     "unitPrice": {"amount": 2.926829},
