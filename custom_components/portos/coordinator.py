@@ -238,22 +238,8 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         """
         try:
             await self.client.login()
-        except PortosWrongDeviceTypeError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN,
-                translation_key="wrong_device_type",
-                translation_placeholders={"device_name": err.device_name, "env_name": err.env_name},
-            ) from err
-        except PortosAuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
         except PortosError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _ha_error(err, failed_key="cannot_connect") from err
         entry = self.config_entry
         # From here on every way out (a failed setup, an unload) stops the hub and logs out.
         entry.async_on_unload(self.async_stop)
@@ -306,16 +292,8 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             shop_license = await self.client.get_license()
             if self.resync_due:
                 await self._async_resync()
-        except PortosAuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
         except PortosError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="update_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _ha_error(err, failed_key="update_failed") from err
         self._health = health
         self._license = shop_license
         async_update_license_issue(self.hass, self.shop_id, shop_license)
@@ -525,6 +503,23 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
             ATTR_TOTAL: None if event.total is None else float(event.total),
             ATTR_CURRENCY: event.currency,
         }
+
+
+def _ha_error(err: PortosError, *, failed_key: str) -> ConfigEntryAuthFailed | UpdateFailed:
+    """Return what Home Assistant makes of a client error: a refused login asks for reauth."""
+    if isinstance(err, PortosWrongDeviceTypeError):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="wrong_device_type",
+            translation_placeholders={"device_name": err.device_name, "env_name": err.env_name},
+        )
+    if isinstance(err, PortosAuthenticationError):
+        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=failed_key,
+        translation_placeholders={"error": str(err)},
+    )
 
 
 def _changed_ticket(notification: Notification) -> Ticket | None:
