@@ -138,8 +138,8 @@ class PortosHub:
         self._sent: set[Subscription] = set()
         self._attempts = 0
         self._token_in_query = False
-        self._connected = False
-        self._connected_event = asyncio.Event()
+        # Set while connected with the subscriptions sent.
+        self._connected = asyncio.Event()
         self._subscriptions: list[Subscription] = []
         self._sub_lock = asyncio.Lock()
         self._stats = HubStats()
@@ -151,7 +151,7 @@ class PortosHub:
     @property
     def connected(self) -> bool:
         """Return whether the hub is connected with its subscriptions sent."""
-        return self._connected
+        return self._connected.is_set()
 
     @property
     def stats(self) -> HubStats:
@@ -187,17 +187,16 @@ class PortosHub:
         await asyncio.wait({task}, timeout=self._stop_timeout)
         # The loop closes its connection when cancelled; this covers a loop that ended first.
         await self._discard()
-        if self._connected:
-            self._connected = False
-            self._connected_event.clear()
+        if self._connected.is_set():
+            self._connected.clear()
             self._stats.disconnects += 1
 
     async def wait_connected(self, timeout: float) -> bool:  # noqa: ASYNC109 - contract
         """Wait until connected (subscriptions sent); return False on timeout."""
         with suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                await self._connected_event.wait()
-        return self._connected
+                await self._connected.wait()
+        return self._connected.is_set()
 
     # --- subscriptions --------------------------------------------------------------------------
 
@@ -326,8 +325,7 @@ class PortosHub:
                     await self._send_subscription(conn, HUB_METHOD_SUBSCRIBE, subscription)
                 except PortosServerError as err:
                     self._record_error(err, report=True)
-        self._connected = True
-        self._connected_event.set()
+        self._connected.set()
         self._stats.connects += 1
         LOGGER.debug("Connected to the PORTOS hub (attempt #%d)", self._attempts)
         self._notify_connection(connected=True)
@@ -370,8 +368,7 @@ class PortosHub:
 
     def _set_disconnected(self, reason: str, allow_reconnect: bool | None) -> None:
         """Record a lost connection and tell the caller."""
-        self._connected = False
-        self._connected_event.clear()
+        self._connected.clear()
         self._live = None
         self._stats.disconnects += 1
         if allow_reconnect is False:
