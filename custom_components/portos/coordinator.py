@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -80,10 +79,9 @@ from .license import async_delete_license_issue, async_update_license_issue
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
+    from decimal import Decimal
 
 type PortosConfigEntry = ConfigEntry[PortosCoordinator]
-
-_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,18 +356,14 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         )
         if not tracker.synced:
             return data
-        sales = tracker.sales_today
-        valued = tracker.valued_closed_today
         return replace(
             data,
             open_tickets=tracker.open_count,
             tickets_closed_today=tracker.closed_today,
-            sales_today=sales,
+            sales_today=tracker.sales_today,
             sales_by_payment_type=tracker.sales_by_payment_type,
             open_tickets_value=tracker.open_value,
-            average_ticket_today=(sales / valued).quantize(_CENT, ROUND_HALF_UP)
-            if valued
-            else None,
+            average_ticket_today=tracker.average_today,
         )
 
     def _check_money(self, tickets: Iterable[Ticket]) -> None:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from yarl import URL
 
+from .api.ticket_math import PRICE_PLACES
+
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from homeassistant.core import HomeAssistant
 
     from .coordinator import PortosConfigEntry
 
-_CENT: Final = Decimal("0.01")
 TO_REDACT: Final = {
     CONF_PASSWORD,
     CONF_URL,
@@ -37,7 +39,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def _text(amount: Decimal | None) -> str | None:
     """Return an amount as exact text in cents (JSON has no decimals)."""
-    return None if amount is None else str(amount.quantize(_CENT))
+    return None if amount is None else str(amount.quantize(PRICE_PLACES))
 
 
 def _last_error(err: BaseException | None) -> str | None:

@@ -377,6 +377,7 @@ def test_money_follows_the_tickets(tracker: TicketTracker) -> None:
     assert tracker.sales_today == Decimal("9.00")
     assert tracker.sales_by_payment_type == {"cash": Decimal("5.00"), "card": Decimal("4.00")}
     assert tracker.valued_closed_today == 1
+    assert tracker.average_today == Decimal("9.00")
     # A stale or duplicated close changes nothing; a delete drops the open ticket's value.
     assert tracker.apply(UPDATED, "t1", 3, closed=True, closed_on=DAY, ticket=paid) is None
     tracker.apply(DELETED, "t2", 2, closed=False, ticket=priced("t2", 2, "3.00"))
@@ -396,6 +397,16 @@ def test_takings_are_counted_once_and_follow_the_latest_version(tracker: TicketT
     tracker.apply(UPDATED, "t1", 4, closed=False, ticket=priced("t1", 4, "6.00"))
     assert (tracker.sales_today, tracker.open_value) == (Decimal(0), Decimal("6.00"))
     assert tracker.sales_by_payment_type == {}
+
+
+def test_average_ticket_is_rounded_half_up_to_the_cent(tracker: TicketTracker) -> None:
+    """Today's average take is a price: to the cent, half away from zero (D1), none without one."""
+    assert tracker.average_today is None
+    for number, amount in enumerate(("0.01", "0.04"), start=1):
+        paid = priced(f"t{number}", 1, amount, closed=True, payments=[("card", amount)])
+        tracker.apply(CREATED, f"t{number}", 1, closed=True, closed_on=DAY, ticket=paid)
+    # 0.05 / 2 = 0.025: half up gives 0.03 where half to even would give 0.02.
+    assert tracker.average_today == Decimal("0.03")
 
 
 def test_unreadable_money_is_counted_not_summed(tracker: TicketTracker) -> None:

@@ -147,6 +147,11 @@ def line_total(unit_price: Decimal, quantity: Decimal) -> Decimal:
     return _round(_C.multiply(unit_price, quantity), PRICE_PLACES)
 
 
+def average_price(total: Decimal, count: int) -> Decimal:
+    """Return `total / count` rounded to 2 dp by D1: an average ticket, as a price."""
+    return _round(_ROUNDER.divide(total, Decimal(count)), PRICE_PLACES)
+
+
 def cash_round(amount: Decimal) -> Decimal:
     """Round a cash amount to 0.05 by Slovak law (D9): 5.82 -> 5.80, 5.83 -> 5.85, 0.02 -> 0.05."""
     steps = _round(_C.divide(amount, CASH_STEP), _ONE)

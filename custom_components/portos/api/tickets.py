@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from .models import ResourceAction
+from .ticket_math import average_price
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -196,6 +197,12 @@ class TicketTracker:
         """Return how many of today's closed tickets have a readable take."""
         self.roll_day()
         return len(self._takings)
+
+    @property
+    def average_today(self) -> Decimal | None:
+        """Return what today's closed tickets with a readable take took on average (None: none)."""
+        valued = self.valued_closed_today
+        return average_price(self._takings.total, valued) if valued else None
 
     @property
     def unvalued(self) -> int:
