@@ -39,7 +39,6 @@ from .api import (
     PortosHub,
     PortosLicenseExpiredError,
     PortosWrongDeviceTypeError,
-    ResourceChangedPayload,
     Subscription,
     SubscriptionResource,
     Ticket,
@@ -464,8 +463,8 @@ class PortosCoordinator(DataUpdateCoordinator[PortosData]):
         if routed.license is not None:
             self._license = routed.license
             async_update_license_issue(self.hass, self.shop_id, routed.license)
-        if routed.tickets_changed and (ticket := _changed_ticket(notification)) is not None:
-            self._check_money((ticket,))
+        if routed.ticket is not None:
+            self._check_money((routed.ticket,))
         if routed.tickets_changed or routed.license is not None:
             self._async_publish()
         if routed.dropped is Dropped.STALE:
@@ -514,9 +513,3 @@ def _ha_error(err: PortosError, *, failed_key: str) -> ConfigEntryAuthFailed | U
         translation_key=failed_key,
         translation_placeholders={"error": str(err)},
     )
-
-
-def _changed_ticket(notification: Notification) -> Ticket | None:
-    """Return the ticket a resource-changed notification carries, if any."""
-    payload = notification.payload
-    return payload.ticket if isinstance(payload, ResourceChangedPayload) else None

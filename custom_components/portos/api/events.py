@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
     from decimal import Decimal
 
-    from .models import Notification
+    from .models import Notification, Ticket
     from .tickets import TicketTracker
 
 # The resource name events use for the license (its hub event names no resource of its own).
@@ -67,11 +67,15 @@ class PortosEvent:
 
 @dataclass(frozen=True, slots=True)
 class Routed:
-    """The outcome of one notification: its event, or why there is none, and what it changed."""
+    """The outcome of one notification: its event, or why there is none, and what it changed.
+
+    `ticket` is the changed ticket of an accepted ticket change, when the notification carried it.
+    """
 
     event: PortosEvent | None = None
     dropped: Dropped | None = None
     tickets_changed: bool = False
+    ticket: Ticket | None = None
     license: License | None = None
 
 
@@ -137,7 +141,7 @@ class EventRouter:
             action = payload.action.wire_name
         if resource not in self.resources:
             # Tickets are always subscribed for the counts, but only chosen resources fire events.
-            return Routed(dropped=Dropped.UNSUBSCRIBED, tickets_changed=tickets_changed)
+            return Routed(dropped=Dropped.UNSUBSCRIBED, tickets_changed=True, ticket=ticket)
         user = payload.user
         money = None if ticket is None else ticket.money
         event = PortosEvent(
@@ -156,7 +160,7 @@ class EventRouter:
             total=None if money is None else money.take if money.closed else money.open_value,
             currency=None if money is None else money.currency,
         )
-        return Routed(event=event, tickets_changed=tickets_changed)
+        return Routed(event=event, tickets_changed=tickets_changed, ticket=ticket)
 
     def _license_activated(self, notification: Notification, shop_license: License) -> Routed:
         """A new license: the event, and the license itself for the entities."""
