@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .api import PortosEvent
-    from .coordinator import PortosConfigEntry, PortosCoordinator
+    from .coordinator import PortosConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -116,12 +116,6 @@ class PortosEventEntity(PortosEntity, EventEntity):
     """An event entity fed by the coordinator's PORTOS events for one resource."""
 
     entity_description: PortosEventEntityDescription
-
-    def __init__(
-        self, coordinator: PortosCoordinator, description: PortosEventEntityDescription
-    ) -> None:
-        """Initialise the entity for one description."""
-        super().__init__(coordinator, description)
 
     @property
     @override

@@ -266,10 +266,10 @@ class Health:
 class Ticket:
     """The ticket fields the integration uses. Open ⇔ closeDate and closeInfo are both null.
 
-    `money` holds the ticket's figures (see TicketMoney), computed from the parsed object when
-    first asked for (most notifications never need them). It is None when they could not be read,
-    and `money_error` then says why: the ticket still counts as open or closed, only its money is
-    unknown. `raw` is the object as received; a Ticket built by hand without it has neither.
+    `money` holds the ticket's figures (see TicketMoney), computed once from the parsed object,
+    when first asked for. It is None when they could not be read, and `money_error` then says
+    why: the ticket still counts as open or closed, only its money is unknown. `raw` is the
+    object as received; a Ticket built by hand without it has neither.
     """
 
     id: str
