@@ -378,10 +378,9 @@ class TicketTracker:
 
     def _count_closed(self, ticket_id: str, version: int | None, ticket: Ticket | None) -> None:
         """Count a ticket as closed today, once; its take joins today's unless known already."""
-        if ticket_id not in self._closed:
-            self._closed[ticket_id] = version
-            self._value_closed(ticket_id, ticket)
-        elif ticket_id not in self._takings:
+        self._closed.setdefault(ticket_id, version)
+        # Only tickets closed today have a take, so a newly counted one has none yet.
+        if ticket_id not in self._takings:
             self._value_closed(ticket_id, ticket)
 
     def _value_open(self, ticket_id: str, ticket: Ticket | None) -> None:
