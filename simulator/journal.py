@@ -47,7 +47,6 @@ class Stored:
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     license: dict[str, Any] | None = None
     last_receipt: int = 0
-    skipped: int = 0
 
     def apply(self, record: object) -> bool:
         """Apply one journal line; False when it is not a record this simulator writes."""
@@ -108,6 +107,7 @@ class Journal:
         restored what this returns, here and whenever the journal is compacted while running.
         """
         stored = Stored()
+        skipped = 0
         try:
             with self.path.open("rb") as file:
                 for line in file:
@@ -116,12 +116,12 @@ class Journal:
                     except ValueError:
                         record = None
                     if not stored.apply(record):
-                        stored.skipped += 1
+                        skipped += 1
         except FileNotFoundError:
             _LOGGER.info("State file %s does not exist yet; starting an empty shop", self.path)
-        if stored.skipped:
+        if skipped:
             _LOGGER.warning(
-                "Skipped %d unreadable line(s) of the state file %s", stored.skipped, self.path
+                "Skipped %d unreadable line(s) of the state file %s", skipped, self.path
             )
         self._live = live
         return stored
@@ -154,12 +154,10 @@ class Journal:
             data = data[os.write(self._fd, data) :]
         self._lines += len(records)
 
-    def maybe_compact(self, live_records: int) -> bool:
-        """Compact when the journal has outgrown the live state; tell whether it did."""
-        if self._lines <= max(COMPACT_FACTOR * live_records, live_records + COMPACT_SLACK):
-            return False
-        self.compact()
-        return True
+    def maybe_compact(self, live_records: int) -> None:
+        """Compact when the journal has outgrown the live state."""
+        if self._lines > max(COMPACT_FACTOR * live_records, live_records + COMPACT_SLACK):
+            self.compact()
 
     def close(self) -> None:
         """Close the file; the next append opens it again."""

@@ -85,13 +85,12 @@ class Simulator:
                 await self._demo
             self._demo = None
         runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        await self.state.hub.close_all()
-        await runner.cleanup()
-        if self.state.journal is not None:
-            # Changes made while stopped (tests drive the state directly) open it again.
-            self.state.journal.close()
+        if runner is not None:
+            await self.state.hub.close_all()
+            await runner.cleanup()
+        # Also when not running: changes made while stopped (tests drive the state directly)
+        # open the file again.
+        self.state.close()
 
     async def __aenter__(self) -> Self:
         """Start on entering."""

@@ -75,6 +75,11 @@ class SimulatorState:
             self.store.last_receipt,
         )
 
+    def close(self) -> None:
+        """Close the state file, if there is one (a later change opens it again)."""
+        if self.journal is not None:
+            self.journal.close()
+
     def _records(self) -> Iterator[Record]:
         """Return the records of the whole state, for a compacted state file."""
         yield license_record(self.shop_license.to_record())

@@ -129,7 +129,7 @@ def test_the_file_is_compacted_when_opened(tmp_path: Path) -> None:
     state.activate_license()
     assert len(_lines(path)) > 25
     assert state.journal is not None
-    state.journal.close()
+    state.close()
     restored = SimulatorState(SimulatorConfig(state_file=str(path)))
     assert restored.tickets == state.tickets
     assert restored.store.last_receipt == 1
@@ -151,7 +151,7 @@ def test_a_journal_that_outgrows_the_shop_is_compacted(
     # 3 state lines plus a header, then at most 3 + 10 appended before the next compaction.
     assert len(_lines(path)) <= 4 + 13
     assert state.journal is not None
-    state.journal.close()
+    state.close()
     assert SimulatorState(SimulatorConfig(state_file=str(path))).tickets == state.tickets
 
 
@@ -189,13 +189,13 @@ def test_the_state_file_wins_over_the_flags(
     path = tmp_path / "shop.jsonl"
     state = SimulatorState(SimulatorConfig(state_file=str(path), shop_id=1, license_days=3))
     assert state.journal is not None
-    state.journal.close()
+    state.close()
     with caplog.at_level(logging.WARNING):
         other = SimulatorState(SimulatorConfig(state_file=str(path), shop_id=2, license_days=99))
     assert (other.shop_license.shop_id, other.shop_license.remaining_days) == (1, 3)
     assert "The state file's shop 1 wins over --shop-id 2" in caplog.text
     assert other.journal is not None
-    other.journal.close()
+    other.close()
     path.write_text(json.dumps({"kind": "license", "license": {"shopId": 7}}) + "\n")
     with caplog.at_level(logging.WARNING):
         broken = SimulatorState(SimulatorConfig(state_file=str(path), shop_id=7))
