@@ -37,14 +37,6 @@ HUB_LOGGER = "custom_components.portos.api.hub"
 ALL_TICKETS = Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets"),))
 
 
-async def until(predicate: Callable[[], bool], timeout: float = WAIT, what: str = "") -> None:
-    """Poll until predicate() holds; fail the test after `timeout` seconds."""
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - the state lives in callbacks, not events
-            await asyncio.sleep(0.02)
-    assert predicate(), what
-
-
 def retry_pauses(caplog: pytest.LogCaptureFixture) -> list[float]:
     """Return the backoff pauses (before jitter) the hub chose, in order."""
     pauses: list[float] = []

@@ -54,8 +54,8 @@ from tests.api.hub_support import (
     hub_tasks,
     own_threads,
     retry_pauses,
-    until,
 )
+from tests.common import until
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

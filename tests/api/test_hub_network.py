@@ -35,8 +35,8 @@ from tests.api.hub_support import (
     changed,
     retry_pauses,
     self_signed_server_context,
-    until,
 )
+from tests.common import until
 from tests.till import Till
 
 if TYPE_CHECKING:

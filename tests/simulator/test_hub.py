@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from simulator.hub import HubConnection, _Raw
+from tests.common import until
 from tests.simulator.hubclient import HUB, RS, HubClient, login
 
 if TYPE_CHECKING:
@@ -260,9 +261,7 @@ async def test_client_leaving_before_the_handshake(
     client = HubClient(http, simulator.url, token)
     await client.connect(handshake=False)
     await client.close()
-    async with asyncio.timeout(15):
-        while simulator.state.hub.connections:  # noqa: ASYNC110 - polling server state
-            await asyncio.sleep(0.01)
+    await until(lambda: not simulator.state.hub.connections)
 
 
 # --- invocations ---------------------------------------------------------------------------------
@@ -596,9 +595,7 @@ async def test_drop_cuts_connections_without_a_close_message(
         msg = await client.closed()
         assert msg.type is not aiohttp.WSMsgType.CLOSE
         assert all('"type":7' not in frame for frame in client.frames)
-    async with asyncio.timeout(15):
-        while simulator.state.hub.connections:  # noqa: ASYNC110 - polling server state
-            await asyncio.sleep(0.01)
+    await until(lambda: not simulator.state.hub.connections)
     again = await hub_factory()
     await again.subscribe(TICKETS)
 
@@ -706,9 +703,7 @@ async def test_a_client_that_stops_reading_is_cut_off(
     for _ in range(64):
         connection.enqueue(_Raw("x" * 512 * 1024))
     # Reading nothing until the server has given up on this client.
-    async with asyncio.timeout(20):
-        while simulator.state.hub.connections:  # noqa: ASYNC110 - polling server state
-            await asyncio.sleep(0.05)
+    await until(lambda: not simulator.state.hub.connections, timeout=20)
     assert client.ws is not None
     while True:
         msg = await client.ws.receive(timeout=10)
