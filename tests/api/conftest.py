@@ -22,6 +22,8 @@ async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
     """Yield an aiohttp session for the client, the hub and the till."""
     async with aiohttp.ClientSession() as client_session:
         yield client_session
+        # Like Home Assistant's shared session, it is the caller's: nothing of ours closes it.
+        assert not client_session.closed
 
 
 @pytest.fixture

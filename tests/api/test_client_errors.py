@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 import json
 import logging
-import socket
 import time
 from typing import Any
 
@@ -39,6 +38,7 @@ from custom_components.portos.api.exceptions import (
     PortosServerError,
     PortosWrongDeviceTypeError,
 )
+from tests.common import free_port
 
 PASSWORD = "s3cret-pa55word"
 REFRESH_TOKEN = "refresh-token-never-logged"
@@ -63,19 +63,6 @@ def login_reply(token: str, env: str = "Tool", device: str = "HomeAssistant") ->
         "refreshToken": REFRESH_TOKEN,
         "user": {"userName": "admin", "device": {"name": device, "envName": env}},
     }
-
-
-def license_body() -> dict[str, Any]:
-    """Return a valid license object."""
-    return {"shopId": 7, "remainingDays": 10, "isExpired": False}
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    """Yield a client session that the test (never the client) closes."""
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
-    assert client_session.closed
 
 
 @pytest.fixture
@@ -123,14 +110,6 @@ def login_route(token: str | None = None, env: str = "Tool") -> web.RouteDef:
 def make_client(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> PortosClient:
     """Return a client with a recognisable password."""
     return PortosClient(session, url, "admin", PASSWORD, **kwargs)
-
-
-def closed_port() -> int:
-    """Return a 127.0.0.1 port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # --- pure helpers --------------------------------------------------------------------------------
@@ -277,7 +256,7 @@ async def test_connection_refused(
     socket_enabled: None, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client = make_client(session, f"http://127.0.0.1:{closed_port()}")
+    client = make_client(session, f"http://127.0.0.1:{free_port()}")
     with pytest.raises(PortosConnectionError) as err:
         await client.login()
     assert isinstance(err.value.__cause__, aiohttp.ClientConnectorError)

@@ -23,6 +23,8 @@ from typing import IO, TYPE_CHECKING
 
 import pytest
 
+from tests.common import free_port
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -61,14 +63,6 @@ def _missing() -> str | None:
     if not PLAYWRIGHT.is_file():
         return "node_modules/playwright-core is missing (run scripts/setup)"
     return None
-
-
-def _free_port() -> int:
-    """Return a port nothing listens on now (127.0.0.1)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def _listening(port: int) -> bool:
@@ -185,7 +179,7 @@ def artifacts() -> Path:
 @pytest.fixture
 def develop(tmp_path: Path, artifacts: Path, socket_enabled: None) -> Iterator[Develop]:
     """Return a scripts/develop on free ports with its own config folder; stop it after."""
-    run = Develop(tmp_path / "config", _free_port(), _free_port(), artifacts / "develop-1.txt")
+    run = Develop(tmp_path / "config", free_port(), free_port(), artifacts / "develop-1.txt")
     yield run
     run.kill()
 
