@@ -21,9 +21,11 @@ from custom_components.portos.api.models import (
     Subscription,
     SubscriptionResource,
 )
+from tests.common import until
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterable
+    import logging
     from pathlib import Path
 
     import aiohttp
@@ -34,6 +36,27 @@ if TYPE_CHECKING:
 
 WAIT = 15.0
 HUB_LOGGER = "custom_components.portos.api.hub"
+
+
+def hub_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Return the records of the hub's loggers (the hub and its connection and protocol)."""
+    return [r for r in caplog.records if r.name.startswith(HUB_LOGGER)]
+
+
+def assert_no_secret_logged(records: Iterable[logging.LogRecord], secrets: Iterable[str]) -> None:
+    """Fail if any record holds a secret: in its message, its format, its arguments or traceback."""
+    secrets = set(secrets)
+    for record in records:
+        texts = (record.getMessage(), str(record.msg), repr(record.args), record.exc_text or "")
+        for secret in secrets:
+            assert all(secret not in text for text in texts), record.name
+
+
+async def connects_reach(item: HubHarness, count: int) -> None:
+    """Wait until the hub has connected `count` times."""
+    await until(lambda: item.hub.stats.connects == count, what=f"{count} connects")
+
+
 ALL_TICKETS = Subscription(EVENT_RESOURCES_CHANGED, (SubscriptionResource("tickets"),))
 
 

@@ -50,7 +50,10 @@ from tests.api.hub_support import (
     ALL_TICKETS,
     HUB_LOGGER,
     HubHarness,
+    assert_no_secret_logged,
     changed,
+    connects_reach,
+    hub_records,
     hub_tasks,
     own_threads,
     retry_pauses,
@@ -67,11 +70,6 @@ if TYPE_CHECKING:
 LICENSE = Subscription(EVENT_LICENSE_ACTIVATED)
 CREATED_AT = "2026-11-28T10:00:00Z"
 API = Path(__file__).resolve().parents[2] / "custom_components" / "portos" / "api"
-
-
-def hub_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    """Return the records of the hub's loggers (the hub and its connection and protocol)."""
-    return [r for r in caplog.records if r.name.startswith(HUB_LOGGER)]
 
 
 async def test_delivers_every_ticket_change_on_the_loop_thread(
@@ -472,7 +470,7 @@ async def test_no_secret_reaches_any_log_record_or_error(
     await until(lambda: len(item.notifications) == 1)
     await till.expire_tokens()
     await till.drop_hub()
-    await until(lambda: item.hub.stats.connects == 2)
+    await connects_reach(item, 2)
     connection_tokens |= {conn.token for conn in simulator.state.hub.connections.values()}
     await item.hub.unsubscribe(ALL_TICKETS)
     await item.hub.stop()
@@ -484,10 +482,7 @@ async def test_no_secret_reaches_any_log_record_or_error(
     # The test can fail: the hub did log at debug about this connection's life.
     assert any("401 on negotiate" in r.getMessage() for r in hub_records(caplog))
     secrets = tokens | connection_tokens
-    for record in caplog.records:
-        texts = (record.getMessage(), str(record.msg), repr(record.args), record.exc_text or "")
-        for secret in secrets:
-            assert all(secret not in text for text in texts), record.name
+    assert_no_secret_logged(caplog.records, secrets)
     assert all(secret not in (item.hub.stats.last_error or "") for secret in secrets)
 
 

@@ -32,7 +32,10 @@ from tests.api.hub_support import (
     HubHarness,
     Proxy,
     StallServer,
+    assert_no_secret_logged,
     changed,
+    connects_reach,
+    hub_records,
     retry_pauses,
     self_signed_server_context,
 )
@@ -88,11 +91,6 @@ def quick_attempts(monkeypatch: pytest.MonkeyPatch) -> float:
     return 0.3
 
 
-async def connects_reach(item: HubHarness, count: int) -> None:
-    """Wait until the hub has connected `count` times."""
-    await until(lambda: item.hub.stats.connects == count, what=f"{count} connects")
-
-
 async def ticket_arrives(item: HubHarness, till: Till, name: str) -> None:
     """Create a ticket and wait for its notification."""
     await till.create_ticket(name)
@@ -103,10 +101,9 @@ async def ticket_arrives(item: HubHarness, till: Till, name: str) -> None:
 
 
 async def test_reconnects_after_drop_with_subscriptions_restored(
-    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+    simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
     """An abrupt drop is noticed at once; the new connection has the subscriptions again."""
-    till = Till(session, simulator.url)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
@@ -123,10 +120,9 @@ async def test_reconnects_after_drop_with_subscriptions_restored(
 
 
 async def test_reconnects_after_a_server_restart(
-    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+    simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
     """The server going away (close frames, then refused connections) and coming back."""
-    till = Till(session, simulator.url)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
@@ -166,7 +162,7 @@ async def test_a_restarted_server_that_forgot_every_token_gets_a_fresh_login_at_
     assert [force_new for force_new, _ in item.tokens][-3:] == [False, False, True]
     assert item.tokens[-2][1] == item.tokens[0][1] != item.tokens[-1][1]
     assert item.errors == []  # the fresh login worked: nothing for reauth
-    messages = [r.getMessage() for r in caplog.records if r.name.startswith(HUB_LOGGER)]
+    messages = [r.getMessage() for r in hub_records(caplog)]
     refused = max(i for i, m in enumerate(messages) if "401 on negotiate" in m)
     connected = next(i for i, m in enumerate(messages) if "Connected" in m and i > refused)
     assert not [m for m in messages[refused:connected] if m.startswith("Next PORTOS hub")]
@@ -203,7 +199,7 @@ async def test_short_token_lifetime_keeps_connection_and_reconnects_with_fresh_t
     await ticket_arrives(item, till, "Token expired")
     assert item.hub.stats.connects == 1
     await till.drop_hub()
-    await until(lambda: item.hub.stats.connects == 2)
+    await connects_reach(item, 2)
     await ticket_arrives(item, till, "Fresh token")
     first, second = item.tokens[0][1], item.tokens[-1][1]
     assert first != second
@@ -211,17 +207,16 @@ async def test_short_token_lifetime_keeps_connection_and_reconnects_with_fresh_t
 
 
 async def test_expired_tokens_then_drop_reconnects_after_401_with_forced_login(
-    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+    simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
     """Tokens revoked mid-connection: the open connection lives; the reconnect re-logs in."""
-    till = Till(session, simulator.url)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
     await till.expire_tokens()
     await ticket_arrives(item, till, "Revoked but open")
     await till.drop_hub()
-    await until(lambda: item.hub.stats.connects == 2)
+    await connects_reach(item, 2)
     await ticket_arrives(item, till, "After re-login")
     flags = [force_new for force_new, _ in item.tokens]
     assert flags == [False, False, True]
@@ -249,7 +244,7 @@ async def test_dead_server_is_detected_and_replaced(
     await ticket_arrives(item, till, "Before the freeze")
     assert proxy.freeze() >= 1
     # Nothing marks the frozen connection as closed; only the silence gives it away.
-    await until(lambda: item.hub.stats.connects == 2)
+    await connects_reach(item, 2)
     assert "silent" in (item.hub.stats.last_error or "")
     await ticket_arrives(item, till, "After the freeze")
     assert item.changes == [True, False, True]
@@ -541,7 +536,7 @@ async def test_backoff_starts_again_only_after_a_stable_connection(
     await till.drop_hub()  # at once: this connection proved nothing
     await until(lambda: len(retry_pauses(caplog)) > seen)
     assert retry_pauses(caplog)[seen] == 0.1
-    await until(lambda: item.hub.stats.connects == 3)
+    await connects_reach(item, 3)
 
 
 def test_default_backoff_finds_a_lan_server_within_seconds() -> None:
@@ -562,18 +557,17 @@ def test_default_backoff_finds_a_lan_server_within_seconds() -> None:
 async def test_server_close_message_is_a_lost_connection(
     simulator: Simulator,
     harness: HarnessFactory,
-    session: aiohttp.ClientSession,
+    till: Till,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A SignalR close message ends the connection (the rest of its message with it)."""
     caplog.set_level(logging.DEBUG, logger=HUB_LOGGER)
-    till = Till(session, simulator.url)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
     after_close = '{"type":1,"target":"OnEvent","arguments":[{"e":"late","ca":"2026-01-01"}]}'
     await till.emit_raw('{"type": 7, "error": "Server is going down"}\x1e' + after_close + "\x1e")
-    await until(lambda: item.hub.stats.connects == 2)
+    await connects_reach(item, 2)
     assert "server closed the connection: Server is going down" in caplog.text
     await ticket_arrives(item, till, "After close")
     assert item.hub.stats.disconnects == 1
@@ -581,16 +575,15 @@ async def test_server_close_message_is_a_lost_connection(
     assert "asked not to reconnect" not in caplog.text
 
     await till.emit_raw('{"type": 7, "allowReconnect": false}\x1e')
-    await until(lambda: item.hub.stats.connects == 3)
+    await connects_reach(item, 3)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("asked not to reconnect" in w and "no reason given" in w for w in warnings)
 
 
 async def test_negotiate_version_0_server_is_served_by_connection_id(
-    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+    simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
     """The hub asks for negotiate version 1; a version 0 server's connectionId works too."""
-    till = Till(session, simulator.url)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
@@ -603,10 +596,9 @@ async def test_negotiate_version_0_server_is_served_by_connection_id(
 
 
 async def test_handshake_error_is_a_failed_attempt_then_a_connection(
-    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+    simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
     """A server refusing the handshake: each attempt fails with its error; then it connects."""
-    till = Till(session, simulator.url)
     await till.hub_mode(handshake_error="Hub is starting up.")
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
@@ -621,10 +613,9 @@ async def test_handshake_error_is_a_failed_attempt_then_a_connection(
 
 
 async def test_a_record_split_across_websocket_messages_is_joined(
-    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession
+    simulator: Simulator, harness: HarnessFactory, till: Till
 ) -> None:
     """A message may end inside a record: the rest of it comes with the next message."""
-    till = Till(session, simulator.url)
     item = await harness(simulator.url)
     await item.start()
 
@@ -646,12 +637,11 @@ async def test_a_record_split_across_websocket_messages_is_joined(
 async def test_a_record_that_never_ends_is_dropped_as_malformed(
     simulator: Simulator,
     harness: HarnessFactory,
-    session: aiohttp.ClientSession,
+    till: Till,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Text without a separator is buffered only up to a limit, then dropped and reported."""
     monkeypatch.setattr(connection_module, "MAX_PARTIAL_RECORD", 1000)
-    till = Till(session, simulator.url)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
@@ -667,13 +657,12 @@ async def test_a_broken_websocket_frame_replaces_the_connection(
     simulator: Simulator,
     harness: HarnessFactory,
     proxies: Callable[..., Awaitable[Proxy]],
-    session: aiohttp.ClientSession,
+    till: Till,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A frame no WebSocket may carry (reserved opcode 3) is an error: a new connection."""
     caplog.set_level(logging.DEBUG, logger=HUB_LOGGER)
     proxy = await proxies(simulator.port)
-    till = Till(session, simulator.url)
     item = await harness(simulator.url, hub_url=f"{proxy.url}/signalr/v1/mainHub")
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
@@ -685,14 +674,13 @@ async def test_a_broken_websocket_frame_replaces_the_connection(
 
 @pytest.mark.parametrize("control", ["pong", "ping"])
 async def test_control_frames_between_fragments_do_not_cut_a_notification(
-    simulator: Simulator, harness: HarnessFactory, session: aiohttp.ClientSession, control: str
+    simulator: Simulator, harness: HarnessFactory, till: Till, control: str
 ) -> None:
     """A large ticket notification with a pong (or ping) between its fragments arrives whole.
 
     RFC 6455 lets a control frame sit between two fragments and ASP.NET Core's keep-alive can
     put an unsolicited pong there; signalrcore 1.0.2's own reader ended the message there.
     """
-    till = Till(session, simulator.url)
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
@@ -728,11 +716,13 @@ async def test_control_frames_between_fragments_do_not_cut_a_notification(
 
 
 async def test_an_error_in_the_reader_ends_only_that_connection(
-    simulator: Simulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    simulator: Simulator,
+    till: Till,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A bug behind the reader (a raising callback) is logged and closes the connection."""
     caplog.set_level(logging.DEBUG, logger=HUB_LOGGER)
-    till = Till(session, simulator.url)
     token = await HubHarness(session, simulator.url).client.get_token()
 
     def broken(_invocation: Invocation) -> None:
@@ -769,7 +759,7 @@ async def test_an_error_in_the_reader_ends_only_that_connection(
 async def test_token_goes_into_the_query_only_for_a_server_that_wants_it_there(
     simulator: Simulator,
     harness: HarnessFactory,
-    session: aiohttp.ClientSession,
+    till: Till,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An upgrade refusing the header but not the query: the hub switches, once, for good.
@@ -778,7 +768,6 @@ async def test_token_goes_into_the_query_only_for_a_server_that_wants_it_there(
     in the WebSocket's URL now.
     """
     caplog.set_level(logging.DEBUG)
-    till = Till(session, simulator.url)
     await till.hub_mode(websocket_token="query")
     item = await harness(simulator.url)
     await item.hub.subscribe(ALL_TICKETS)
@@ -791,15 +780,12 @@ async def test_token_goes_into_the_query_only_for_a_server_that_wants_it_there(
     connection_tokens |= {c.token for c in simulator.state.hub.connections.values()}
     await item.hub.stop()
 
-    messages = [r.getMessage() for r in caplog.records if r.name.startswith(HUB_LOGGER)]
+    messages = [r.getMessage() for r in hub_records(caplog)]
     assert sum("refused the token header" in m for m in messages) == 1
     assert sum("takes its token in the WebSocket URL" in m for m in messages) == 1
     secrets = {token for _, token in item.tokens} | connection_tokens
     assert len(secrets) == 3
-    for record in caplog.records:
-        texts = (record.getMessage(), str(record.msg), repr(record.args), record.exc_text or "")
-        for secret in secrets:
-            assert all(secret not in text for text in texts), record.name
+    assert_no_secret_logged(caplog.records, secrets)
 
 
 async def test_a_refused_token_in_the_query_is_reported_without_the_url(
