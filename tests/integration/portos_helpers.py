@@ -99,11 +99,11 @@ def state_of(hass: HomeAssistant, platform: str, key: str, shop_id: str = SHOP_I
     return state(hass, platform, key, shop_id).state
 
 
-def counts(hass: HomeAssistant) -> tuple[str, str]:
-    """Return the open and closed-today sensor states."""
+def counts(hass: HomeAssistant, shop_id: str = SHOP_ID) -> tuple[str, str]:
+    """Return a shop's open and closed-today sensor states."""
     return (
-        state_of(hass, "sensor", "open_tickets"),
-        state_of(hass, "sensor", "tickets_closed_today"),
+        state_of(hass, "sensor", "open_tickets", shop_id),
+        state_of(hass, "sensor", "tickets_closed_today", shop_id),
     )
 
 

@@ -41,7 +41,7 @@ from custom_components.portos.const import (
     EVENT_DETAIL_SUMMARY,
     EVENT_PORTOS,
 )
-from tests.integration.const import EVENT_KEYS, MORNING, SHOP_ID
+from tests.integration.const import EVENT_KEYS, GOULASH, MORNING, SHOP_ID
 from tests.integration.portos_helpers import entity_id, resource_changed, wait_for, wait_hub
 
 if TYPE_CHECKING:
@@ -133,13 +133,7 @@ TABLE_4_PAID = {
     "openDate": "2026-11-27T18:05:00.000Z",
     "closeDate": "2026-11-27T18:29:30.000Z",
     "closeInfo": {"deviceName": "P01", "receiptNumber": 1, "userName": "admin"},
-    "items": [
-        {
-            "plu": {"name": "Goulash", "vatInfo": {"rate": 5}, "isDiscountAllowed": True},
-            "unitPrice": {"amount": 11.142857},
-            "quantity": {"amount": 2, "unit": "pcs"},
-        }
-    ],
+    "items": [GOULASH],
     "discountRate": 0,
     "payments": [
         {"amount": 20.0, "paymentType": {"number": 2, "name": "Card", "category": "Card"}},

@@ -21,6 +21,7 @@ import pytest
 
 from tests.common import free_port
 from tests.integration.portos_helpers import (
+    counts,
     portos_config_entry,
     setup_portos,
     state_of,
@@ -101,14 +102,6 @@ async def servers(
             server.kill()
 
 
-def _counts(hass: HomeAssistant, shop_id: str) -> tuple[str, str]:
-    """Return a shop's open and closed-today sensor states."""
-    return (
-        state_of(hass, "sensor", "open_tickets", shop_id),
-        state_of(hass, "sensor", "tickets_closed_today", shop_id),
-    )
-
-
 @pytest.mark.parametrize("down_for", [3.0, 30.0], ids=["3s", "30s"])
 async def test_back_live_and_exact_soon_after_the_server_answers(
     hass: HomeAssistant,
@@ -130,7 +123,7 @@ async def test_back_live_and_exact_soon_after_the_server_answers(
         await till.close_ticket(paid["id"])
         for name in ("Table 2", "Table 3"):
             await till.create_ticket(name)
-    await wait_for(hass, lambda: all(_counts(hass, shop) == ("2", "1") for shop in servers))
+    await wait_for(hass, lambda: all(counts(hass, shop) == ("2", "1") for shop in servers))
 
     for server in servers.values():
         server.kill()
@@ -150,7 +143,7 @@ async def test_back_live_and_exact_soon_after_the_server_answers(
 
     await wait_for(
         hass,
-        lambda: {shop: _counts(hass, shop) for shop in servers} == expected,
+        lambda: {shop: counts(hass, shop) for shop in servers} == expected,
         timeout=RECOVERY_GOAL,
     )
     _LOGGER.info(

@@ -117,12 +117,7 @@ async def test_a_closed_ticket_event_carries_what_it_took(
     """Table 4 paid 23.40 €: the bus event and the event entity say so."""
     events = async_capture_events(hass, EVENT_PORTOS)
     ticket = await till.create_ticket("Table 4")
-    item = {
-        "plu": {"name": "Goulash", "vatInfo": {"rate": 5}, "isDiscountAllowed": True},
-        "unitPrice": {"amount": 11.142857},
-        "quantity": {"amount": 2, "unit": "pcs"},
-    }
-    await till.update_ticket(ticket["id"], items=[item])
+    await till.update_ticket(ticket["id"], items=[GOULASH])
     await till.close_ticket(
         ticket["id"],
         payments=[{"paymentType": "card", "amount": 20}, {"paymentType": "cash"}],
