@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -21,10 +20,9 @@ from custom_components.portos.binary_sensor import BINARY_SENSORS
 from custom_components.portos.device_trigger import TRIGGER_SCHEMA as DEVICE_TRIGGER_SCHEMA
 from custom_components.portos.event import EVENT_DESCRIPTIONS
 from custom_components.portos.sensor import SENSORS
+from tests.common import load_script
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from homeassistant.core import HomeAssistant
 
 INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "portos"
@@ -81,17 +79,6 @@ BRAND = INTEGRATION / "brand"
 BRAND_ICONS = [("icon.png", 256), ("icon@2x.png", 512)]
 
 
-def _draw_icon_module() -> ModuleType:
-    """Import scripts/draw_icon.py (scripts/ is not a package)."""
-    script = INTEGRATION.parents[1] / "scripts" / "draw_icon.py"
-    spec = importlib.util.spec_from_file_location("draw_icon", script)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _edges(alpha: Image.Image) -> dict[str, int]:
     """Return the highest alpha of each border row and column."""
     width, height = alpha.size
@@ -135,7 +122,7 @@ def test_brand_icon_is_optimized(name: str, size: int) -> None:
 
 def test_brand_icons_are_what_draw_icon_makes() -> None:
     """Both files are the script's current drawing, so they are regenerated together."""
-    draw_icon = _draw_icon_module()
+    draw_icon = load_script("draw_icon")
     for name, size in BRAND_ICONS:
         with Image.open(BRAND / name) as image:
             assert image.tobytes() == draw_icon.draw(size).tobytes(), name
@@ -143,7 +130,7 @@ def test_brand_icons_are_what_draw_icon_makes() -> None:
 
 def test_draw_icon_refuses_an_artwork_that_is_not_square(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trimming a non-square drawing would need stretching or empty edges: the script stops."""
-    draw_icon = _draw_icon_module()
+    draw_icon = load_script("draw_icon")
     monkeypatch.setattr(draw_icon, "TILL_BOTTOM", 200.0)
     with pytest.raises(ValueError, match="not square: change the layout"):
         draw_icon.draw(64)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 import subprocess
-import sys
 import textwrap
 from typing import TYPE_CHECKING
 import zipfile
 
 import pytest
 
+from tests.common import load_script
+
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from scripts import check_forward_compat as fc
 else:
-    _SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_forward_compat.py"
-    _SPEC = importlib.util.spec_from_file_location("check_forward_compat", _SCRIPT)
-    fc = importlib.util.module_from_spec(_SPEC)
-    # Registered before running it: dataclasses look their module up in sys.modules.
-    sys.modules["check_forward_compat"] = fc
-    _SPEC.loader.exec_module(fc)
+    fc = load_script("check_forward_compat")
 
 # A fake newest HA, with each way HA 2026.11 (helpers/deprecation.py, frame.py) marks a deprecation.
 NEW_HA = {

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 import shutil
-import sys
 from typing import TYPE_CHECKING, Any
 import zipfile
 
@@ -14,31 +12,20 @@ from homeassistant.const import __version__ as ha_version
 from homeassistant.util.yaml import parse_yaml
 import pytest
 
+from tests.common import load_script
+
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import ModuleType
 
 ROOT = Path(__file__).parent.parent
 MANIFEST = ROOT / "custom_components" / "portos" / "manifest.json"
 
 
-def _load_script(name: str) -> ModuleType:
-    """Import scripts/<name>.py (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Registered before running it: dataclasses look their module up in sys.modules.
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 if TYPE_CHECKING:
     from scripts import check_hacs, release
 else:
-    check_hacs = _load_script("check_hacs")
-    release = _load_script("release")
+    check_hacs = load_script("check_hacs")
+    release = load_script("release")
 
 
 def _pins(path: Path) -> dict[str, str]:
