@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+# The languages the integration is translated into.
+LANGUAGES: Final = ("en", "sk")
+
 # The simulator's default shopId: the config entry's unique id and the device's identifier.
 SHOP_ID: Final = "12345"
 

@@ -10,8 +10,11 @@ machine's load (one or two: each round lets Home Assistant's pending work finish
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+import json
+from pathlib import Path
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import freezegun.api
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
@@ -19,6 +22,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+import custom_components.portos
 from custom_components.portos.api import DEFAULT_DEVICE_NAME
 from custom_components.portos.const import (
     CONF_DEVICE_NAME,
@@ -30,7 +34,7 @@ from custom_components.portos.const import (
 from tests.integration.const import SHOP_ID
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
     from homeassistant.core import HomeAssistant, State
 
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     from tests.till import Till
 
 TIMEOUT = 15.0
+TRANSLATIONS: Final = Path(custom_components.portos.__file__).parent / "translations"
 # A delivery (till -> simulator -> hub -> coordinator -> entities) takes one or two rounds.
 SPIN_ROUNDS = 20_000
 
@@ -184,3 +189,25 @@ async def wait_hub(hass: HomeAssistant, entry: MockConfigEntry, *, connected: bo
 def force_resync(coordinator: PortosCoordinator) -> None:
     """Make the next refresh read the tickets again, as if the hub had just reconnected."""
     coordinator._synced_connection = -1
+
+
+# --- texts ---------------------------------------------------------------------------------------
+
+
+def translation(language: str) -> dict[str, Any]:
+    """Return one of the integration's translation files."""
+    doc: dict[str, Any] = json.loads(
+        (TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8")
+    )
+    return doc
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Flatten a translation tree to {dotted key: text}."""
+    texts: dict[str, str] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            texts |= flatten(value, f"{prefix}{key}.")
+        else:
+            texts[f"{prefix}{key}"] = value
+    return texts

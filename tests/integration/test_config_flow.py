@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-import json
 import logging
-from pathlib import Path
 import re
 from typing import TYPE_CHECKING, Any
 from unittest.mock import AsyncMock, patch
@@ -18,7 +15,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
-import custom_components.portos
 from custom_components.portos.api import PortosClient
 from custom_components.portos.config_flow import (
     OPTIONS_SCHEMA,
@@ -34,10 +30,18 @@ from custom_components.portos.const import (
     DOMAIN,
 )
 from tests.common import free_port
-from tests.integration.const import SHOP_ID
-from tests.integration.portos_helpers import portos_config_entry, wait_for, wait_hub
+from tests.integration.const import LANGUAGES, SHOP_ID
+from tests.integration.portos_helpers import (
+    flatten,
+    portos_config_entry,
+    translation,
+    wait_for,
+    wait_hub,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from homeassistant.core import HomeAssistant
 
     from simulator.server import Simulator
@@ -47,9 +51,7 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 OTHER_SHOP_ID = 67890
 PASSWORD = "portos"  # the simulator's default password
 WRONG_PASSWORD = "Wr0ng-Pa55word"  # distinctive, so a leak into the log would be found
-TRANSLATIONS = Path(custom_components.portos.__file__).parent / "translations"
-LANGUAGES = ("en", "sk")
-EN = json.loads((TRANSLATIONS / "en.json").read_text(encoding="utf-8"))
+EN = translation("en")
 
 # Form values for the error cases; "{closed}" and "{server}" are filled in per test.
 FORM_ERROR_CASES = [
@@ -715,21 +717,10 @@ def _fields(schema: vol.Schema) -> set[str]:
     return {str(key.schema) for key in schema.schema}
 
 
-def _leaves(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Flatten a translation tree to {dotted key: text}."""
-    leaves: dict[str, str] = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            leaves |= _leaves(value, f"{prefix}{key}.")
-        else:
-            leaves[f"{prefix}{key}"] = value
-    return leaves
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_field_is_described(language: str) -> None:
     """Every form field has a label and a description in each language."""
-    doc = json.loads((TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8"))
+    doc = translation(language)
     steps = doc["config"]["step"]
     forms = [
         (steps["user"], USER_SCHEMA),
@@ -751,9 +742,9 @@ def test_every_field_is_described(language: str) -> None:
 @pytest.mark.parametrize("section", ["config", "options", "selector"])
 def test_slovak_mirrors_english(section: str) -> None:
     """sk.json has the same keys and placeholders as en.json in the flow's sections."""
-    english = _leaves(EN[section])
-    sk = json.loads((TRANSLATIONS / "sk.json").read_text(encoding="utf-8"))
-    slovak = _leaves(sk[section])
+    english = flatten(EN[section])
+    sk = translation("sk")
+    slovak = flatten(sk[section])
     assert set(slovak) == set(english)
     for key, text in english.items():
         assert set(re.findall(r"{\w+}", slovak[key])) == set(re.findall(r"{\w+}", text)), key
@@ -764,12 +755,12 @@ def test_slovak_mirrors_english(section: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_home_assistant_loads_the_texts(hass: HomeAssistant, language: str) -> None:
     """Home Assistant serves the flow's texts of the custom integration in each language."""
-    doc = json.loads((TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8"))
+    doc = translation(language)
     for category in ("config", "options", "selector"):
         loaded = await async_get_translations(hass, language, category, {DOMAIN})
         # Missing texts would silently fall back to English; compare with the file itself.
         expected = {
             f"component.{DOMAIN}.{category}.{key}": text
-            for key, text in _leaves(doc[category]).items()
+            for key, text in flatten(doc[category]).items()
         }
         assert {key: loaded.get(key) for key in expected} == expected

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.automation.const import DOMAIN as AUTOMATION_DOMAIN
@@ -34,7 +32,12 @@ from custom_components.portos.const import (
     EVENT_PORTOS,
 )
 from tests.integration.const import SHOP_ID
-from tests.integration.portos_helpers import portos_config_entry, resource_changed, wait_for
+from tests.integration.portos_helpers import (
+    portos_config_entry,
+    resource_changed,
+    translation,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant, ServiceCall
@@ -453,17 +456,10 @@ async def test_every_listed_trigger_runs_end_to_end(
 # --- texts ---------------------------------------------------------------------------------------
 
 
-def _translations(language: str) -> dict[str, Any]:
-    """Return a translation file of the integration."""
-    path = Path(device_trigger.__file__).parent / "translations" / f"{language}.json"
-    texts: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return texts
-
-
 @pytest.mark.parametrize("language", ["en", "sk"])
 def test_trigger_texts(language: str) -> None:
     """Every trigger type, every other resource and every refusal has a text in each language."""
-    texts = _translations(language)
+    texts = translation(language)
     automation_texts = texts["device_automation"]
     assert set(automation_texts["trigger_type"]) == {
         *device_trigger.FIXED_TRIGGERS,

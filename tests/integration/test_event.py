@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.event import (
@@ -42,7 +40,13 @@ from custom_components.portos.const import (
     EVENT_PORTOS,
 )
 from tests.integration.const import EVENT_KEYS, GOULASH, MORNING, SHOP_ID
-from tests.integration.portos_helpers import entity_id, resource_changed, wait_for, wait_hub
+from tests.integration.portos_helpers import (
+    entity_id,
+    resource_changed,
+    translation,
+    wait_for,
+    wait_hub,
+)
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
@@ -409,8 +413,7 @@ def test_attributes_of_odd_events() -> None:
 @pytest.mark.parametrize("language", ["en", "sk"])
 def test_entity_texts(language: str) -> None:
     """Each event entity has a name, a text per event type and per attribute it shows."""
-    path = Path(portos_event.__file__).parent / "translations" / f"{language}.json"
-    texts = json.loads(path.read_text(encoding="utf-8"))["entity"]["event"]
+    texts = translation(language)["entity"]["event"]
     sample = PortosEvent(
         event="portos.resources.changed",
         resource="tickets",

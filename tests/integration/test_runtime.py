@@ -6,7 +6,6 @@ import asyncio
 from datetime import datetime, timedelta
 import json
 import logging
-from pathlib import Path
 import re
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
@@ -29,7 +28,6 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-import custom_components.portos
 from custom_components.portos.api import Health, Notification, PortosClient, Ticket
 from custom_components.portos.const import (
     CONF_EVENT_DETAIL,
@@ -41,7 +39,7 @@ from custom_components.portos.const import (
     SCAN_INTERVAL,
     SCAN_INTERVAL_HUB_DOWN,
 )
-from tests.integration.const import BEFORE_MIDNIGHT, EVENT_KEYS, SHOP_ID
+from tests.integration.const import BEFORE_MIDNIGHT, EVENT_KEYS, LANGUAGES, SHOP_ID
 from tests.integration.portos_helpers import (
     counts,
     emit_and_settle,
@@ -50,6 +48,7 @@ from tests.integration.portos_helpers import (
     resource_changed,
     state,
     state_of,
+    translation,
     wait_for,
     wait_hub,
 )
@@ -775,10 +774,7 @@ async def test_a_close_between_the_resync_requests_counts(
 
 def test_runtime_texts_mirror_in_slovak() -> None:
     """The runtime's sections have the same keys and placeholders in English and Slovak."""
-    folder = Path(custom_components.portos.__file__).parent / "translations"
-    en, sk = (
-        json.loads((folder / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "sk")
-    )
+    en, sk = (translation(language) for language in LANGUAGES)
 
     def shape(node: object, path: str = "") -> set[str]:
         if isinstance(node, dict):

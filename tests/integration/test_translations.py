@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-import json
-from pathlib import Path
 import re
-from typing import Any
 
 import pytest
 
-import custom_components.portos
 from custom_components.portos.api.const import RESOURCE_NAMES
 from custom_components.portos.config_flow import OPTIONS_SCHEMA, URL_PLACEHOLDERS
 from custom_components.portos.const import CONF_RESOURCES
-
-TRANSLATIONS = Path(custom_components.portos.__file__).parent / "translations"
-LANGUAGES = ("en", "sk")
+from tests.integration.const import LANGUAGES
+from tests.integration.portos_helpers import flatten, translation
 
 # Words a PORTOS user would not know, or that mean something else (/work/shared/portos/sk-terms.md).
 SLOVAK_TO_AVOID = (
@@ -44,29 +38,10 @@ SLOVAK_TO_AVOID = (
 NEVER_SHOWN = ("CashRegister", "PDA", "NineDigit", "API names", "názvy z PORTOS API")
 
 
-def _doc(language: str) -> dict[str, Any]:
-    """Load one translation file."""
-    doc: dict[str, Any] = json.loads(
-        (TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8")
-    )
-    return doc
-
-
-def _texts(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Flatten a translation tree to {dotted key: text}."""
-    texts: dict[str, str] = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            texts |= _texts(value, f"{prefix}{key}.")
-        else:
-            texts[f"{prefix}{key}"] = value
-    return texts
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_address_is_written_into_a_text(language: str) -> None:
     """Example addresses are placeholders in code spans, so the form shows them as text."""
-    texts = _texts(_doc(language))
+    texts = flatten(translation(language))
     for key, text in texts.items():
         assert not re.search(r"https?://[\w\[]", text), key
         for placeholder in URL_PLACEHOLDERS:
@@ -80,7 +55,7 @@ def test_no_address_is_written_into_a_text(language: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_resources_are_named_in_words(language: str) -> None:
     """The options form and the triggers name each resource in words, the same words."""
-    doc = _doc(language)
+    doc = translation(language)
     labels = doc["selector"][CONF_RESOURCES]["options"]
     assert set(labels) == set(RESOURCE_NAMES)
     for name, label in labels.items():
@@ -95,14 +70,14 @@ def test_resources_are_named_in_words(language: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_api_names_or_misspelled_company(language: str) -> None:
     """Device types read as BackOffice names them; the company as it spells itself."""
-    for key, text in _texts(_doc(language)).items():
+    for key, text in flatten(translation(language)).items():
         for word in NEVER_SHOWN:
             assert word not in text, (key, word)
 
 
 def test_slovak_uses_portos_words() -> None:
     """Slovak texts use PORTOS's own words and the formal style of Home Assistant's Slovak."""
-    texts = _texts(_doc("sk"))
+    texts = flatten(translation("sk"))
     for key, text in texts.items():
         for word in SLOVAK_TO_AVOID:
             assert word not in text, (key, word)
@@ -118,7 +93,7 @@ def test_slovak_uses_portos_words() -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_till_refusal_says_what_already_happened(language: str) -> None:
     """The refusal comes after PORTOS has logged the till out: it says so, not "would"."""
-    text = _doc(language)["config"]["error"]["wrong_device_type"]
+    text = translation(language)["config"]["error"]["wrong_device_type"]
     if language == "en":
         assert "would" not in text
         assert "has just logged out" in text
