@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import freezegun.api
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -97,6 +97,13 @@ def state(hass: HomeAssistant, platform: str, key: str, shop_id: str = SHOP_ID) 
     found = hass.states.get(entity_id(hass, platform, key, shop_id))
     assert found is not None, key
     return found
+
+
+def shop_device(hass: HomeAssistant, shop_id: str = SHOP_ID) -> dr.DeviceEntry:
+    """Return a shop's device (keyed on its shopId)."""
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, shop_id)})
+    assert device is not None
+    return device
 
 
 def state_of(hass: HomeAssistant, platform: str, key: str, shop_id: str = SHOP_ID) -> str:

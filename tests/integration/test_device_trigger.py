@@ -35,6 +35,7 @@ from tests.integration.const import SHOP_ID
 from tests.integration.portos_helpers import (
     portos_config_entry,
     resource_changed,
+    shop_device,
     translation,
     wait_for,
 )
@@ -399,14 +400,9 @@ def _notification(action: int, version: int, resource: str = "devices") -> dict[
 
 
 @pytest.mark.usefixtures("init_portos")
-async def test_every_listed_trigger_runs_end_to_end(
-    hass: HomeAssistant,
-    till: Till,
-    device_registry: dr.DeviceRegistry,
-) -> None:
+async def test_every_listed_trigger_runs_end_to_end(hass: HomeAssistant, till: Till) -> None:
     """Automations built on each trigger the shop's device lists run when P01 does the thing."""
-    device = device_registry.async_get_device(identifiers={(DOMAIN, SHOP_ID)})
-    assert device is not None
+    device = shop_device(hass)
     listed = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     # The device's entities add their own (e.g. the hub_connected binary sensor's) besides ours.
     triggers = [trigger for trigger in listed if trigger[CONF_DOMAIN] == DOMAIN]

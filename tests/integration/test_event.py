@@ -34,7 +34,6 @@ from custom_components.portos.const import (
     ATTR_VERSION,
     CONF_EVENT_DETAIL,
     CONF_RESOURCES,
-    DOMAIN,
     EVENT_DETAIL_FULL,
     EVENT_DETAIL_SUMMARY,
     EVENT_PORTOS,
@@ -43,6 +42,7 @@ from tests.integration.const import EVENT_KEYS, GOULASH, MORNING, SHOP_ID
 from tests.integration.portos_helpers import (
     entity_id,
     resource_changed,
+    shop_device,
     translation,
     wait_for,
     wait_hub,
@@ -50,7 +50,6 @@ from tests.integration.portos_helpers import (
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
-    from homeassistant.helpers import device_registry as dr
     from pytest_homeassistant_custom_component.common import MockConfigEntry
     from syrupy.assertion import SnapshotAssertion
 
@@ -122,13 +121,6 @@ def _assert_bus_event(
     assert summary["version"] == ticket["_v"]
 
 
-def _shop_device(device_registry: dr.DeviceRegistry) -> dr.DeviceEntry:
-    """Return the shop's device."""
-    device = device_registry.async_get_device(identifiers={(DOMAIN, SHOP_ID)})
-    assert device is not None
-    return device
-
-
 # Table 4 paid 23.40 EUR, 20 by card and the rest in cash, as the simulator's till closes it.
 TABLE_4_PAID = {
     "id": "6740a2d0c0ffee0000000004",
@@ -156,7 +148,6 @@ async def test_entities(
     *,
     snapshot: SnapshotAssertion,
     entity_registry: er.EntityRegistry,
-    device_registry: dr.DeviceRegistry,
     init_portos: MockConfigEntry,
     till: Till,
     bus: BusEvents,
@@ -173,8 +164,7 @@ async def test_entities(
     await bus.wait_for(2)
 
     await snapshot_platform(hass, entity_registry, snapshot, init_portos.entry_id)
-    device = device_registry.async_get_device(identifiers={(DOMAIN, SHOP_ID)})
-    assert device is not None
+    device = shop_device(hass)
     entries = er.async_entries_for_config_entry(entity_registry, init_portos.entry_id)
     assert {entry.device_id for entry in entries} == {device.id}
 
@@ -184,10 +174,9 @@ async def test_ticket_lifecycle(
     hass: HomeAssistant,
     till: Till,
     bus: BusEvents,
-    device_registry: dr.DeviceRegistry,
 ) -> None:
     """Create, update, close, delete on P01: one event each, with the right type and data."""
-    device_id = _shop_device(device_registry).id
+    device_id = shop_device(hass).id
     tickets_id = entity_id(hass, "event", "tickets")
 
     async def expect(action: str, ticket: dict[str, Any]) -> None:
@@ -284,7 +273,6 @@ async def test_license_activation(
     hass: HomeAssistant,
     till: Till,
     bus: BusEvents,
-    device_registry: dr.DeviceRegistry,
 ) -> None:
     """Activating the license fires `activated` on the license entity and on the bus."""
     shop_license = await till.activate_license()
@@ -292,7 +280,7 @@ async def test_license_activation(
     event = await bus.wait_for(1)
     data = event.data
     assert set(data) == EVENT_KEYS
-    assert data[ATTR_DEVICE_ID] == _shop_device(device_registry).id
+    assert data[ATTR_DEVICE_ID] == shop_device(hass).id
     assert data[ATTR_EVENT] == "portos.licence.activated"
     assert data[ATTR_RESOURCE] == "license"
     assert data[ATTR_ACTION] == "activated"

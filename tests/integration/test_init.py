@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_URL, EVENT_HOMEASSISTANT_STOP
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.portos.api import (
@@ -22,7 +22,7 @@ from custom_components.portos.const import (
 )
 from tests.common import free_port
 from tests.integration.const import SHOP_ID
-from tests.integration.portos_helpers import wait_for
+from tests.integration.portos_helpers import shop_device, wait_for
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -54,8 +54,7 @@ async def test_setup_and_unload(
     assert _ready_connections(simulator) == 1
     sessions = len(simulator.state.auth.sessions)
 
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, SHOP_ID)})
-    assert device is not None
+    device = shop_device(hass)
     assert device.manufacturer == "Nine Digit, s.r.o."
     assert device.model == "PORTOS"
     assert device.name == f"PORTOS {SHOP_ID}"

@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import Platform
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 
-from custom_components.portos.const import DOMAIN
-from tests.integration.const import GOULASH, MORNING, SHOP_ID
-from tests.integration.portos_helpers import setup_portos, state_of
+from tests.integration.const import GOULASH, MORNING
+from tests.integration.portos_helpers import setup_portos, shop_device, state_of
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -63,8 +62,7 @@ async def test_entities(
 
     await snapshot_platform(hass, entity_registry, snapshot, portos_entry.entry_id)
     entries = er.async_entries_for_config_entry(entity_registry, portos_entry.entry_id)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, SHOP_ID)})
-    assert device is not None
+    device = shop_device(hass)
     assert {entry.device_id for entry in entries} == {device.id}
     # The simulator's own figures, computed without the integration's maths: a snapshot taken
     # blindly of wrong figures still fails here.
