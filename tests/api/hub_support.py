@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from custom_components.portos.api import hub as hub_module
 from custom_components.portos.api.client import PortosClient
+from custom_components.portos.api.const import HUB_PATH
 from custom_components.portos.api.hub import PortosHub
 from custom_components.portos.api.models import (
     EVENT_RESOURCES_CHANGED,
@@ -212,6 +213,11 @@ class Proxy:
         scheme = "https" if self._ssl else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
+    @property
+    def hub_url(self) -> str:
+        """Return the hub's URL through the proxy."""
+        return f"{self.url}{HUB_PATH}"
+
     async def start(self) -> None:
         """Listen on a free port."""
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._ssl)
@@ -339,7 +345,7 @@ class StallServer:
     @property
     def hub_url(self) -> str:
         """Return a hub URL on this server."""
-        return f"http://127.0.0.1:{self.port}/signalr/v1/mainHub"
+        return f"http://127.0.0.1:{self.port}{HUB_PATH}"
 
     async def start(self) -> None:
         """Listen on a free port."""

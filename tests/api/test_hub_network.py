@@ -238,7 +238,7 @@ async def test_dead_server_is_detected_and_replaced(
     sim = await simulator_factory(keepalive=0.5)
     proxy = await proxies(sim.port)
     till = Till(session, sim.url)
-    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=1.0)
+    item = await harness(sim.url, hub_url=proxy.hub_url, keepalive=1.0)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
     await ticket_arrives(item, till, "Before the freeze")
@@ -260,7 +260,7 @@ async def test_subscribe_on_a_silently_dead_connection_is_sent_after_reconnect(
     sim = await simulator_factory(keepalive=0.5)
     proxy = await proxies(sim.port)
     till = Till(session, sim.url)
-    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=1.0)
+    item = await harness(sim.url, hub_url=proxy.hub_url, keepalive=1.0)
     await item.start()
     proxy.freeze()
     await item.hub.subscribe(ALL_TICKETS)  # returns once the connection is given up
@@ -280,7 +280,7 @@ async def test_subscribe_without_completion_replaces_the_connection(
     sim = await simulator_factory(keepalive=0.5)
     proxy = await proxies(sim.port)
     till = Till(session, sim.url)
-    item = await harness(sim.url, hub_url=f"{proxy.url}/signalr/v1/mainHub", keepalive=1.0)
+    item = await harness(sim.url, hub_url=proxy.hub_url, keepalive=1.0)
     await item.start()
     proxy.freeze(down=False)
     await item.hub.subscribe(ALL_TICKETS)  # gives the connection up after the reply timeout
@@ -304,7 +304,7 @@ async def test_a_send_to_a_peer_that_stopped_reading_is_bounded(
     bad: list[BadRecordError] = []
     conn = await HubConnection.open(
         session,
-        f"{proxy.url}/signalr/v1/mainHub",
+        proxy.hub_url,
         token,
         token_in_query=False,
         reply_timeout=0.5,
@@ -339,7 +339,7 @@ async def test_attempts_against_a_server_that_never_answers_are_each_bounded(
     assert len(server.requests) >= 4
     assert all(request.startswith(b"POST") for request in server.requests)  # negotiate only
     assert not item.hub.connected
-    await asyncio.wait_for(item.hub.stop(), 0.3 + 1)
+    await asyncio.wait_for(item.hub.stop(), quick_attempts + 1)
 
 
 async def test_a_reply_that_trickles_in_forever_is_cut_at_the_attempt_timeout(
@@ -356,7 +356,7 @@ async def test_a_reply_that_trickles_in_forever_is_cut_at_the_attempt_timeout(
     await item.hub.start()
     await until(lambda: item.hub.stats.errors >= 2)
     assert item.hub.stats.last_error == "Timed out connecting to the hub (negotiate)"
-    await asyncio.wait_for(item.hub.stop(), 0.3 + 1)
+    await asyncio.wait_for(item.hub.stop(), quick_attempts + 1)
 
 
 async def test_websocket_upgrade_that_never_answers_is_bounded(
@@ -377,7 +377,7 @@ async def test_websocket_upgrade_that_never_answers_is_bounded(
     assert len(upgrades) >= 3
     assert all(b"id=stalled" in request for request in upgrades)  # v0: the connectionId
     assert not item.hub.connected
-    await asyncio.wait_for(item.hub.stop(), 0.3 + 1)
+    await asyncio.wait_for(item.hub.stop(), quick_attempts + 1)
 
 
 async def test_handshake_that_never_answers_is_bounded(
@@ -390,7 +390,7 @@ async def test_handshake_that_never_answers_is_bounded(
     proxy = await proxies(simulator.port, after_upgrade="freeze")
     item = await harness(
         simulator.url,
-        hub_url=f"{proxy.url}/signalr/v1/mainHub",
+        hub_url=proxy.hub_url,
         keepalive=0.1,
         backoff_max=0.1,
         stop_timeout=0.3,
@@ -406,7 +406,7 @@ async def test_handshake_cut_off_is_a_failed_attempt(
 ) -> None:
     """The connection drops where the handshake reply should come: the attempt fails, retried."""
     proxy = await proxies(simulator.port, after_upgrade="close")
-    item = await harness(simulator.url, hub_url=f"{proxy.url}/signalr/v1/mainHub")
+    item = await harness(simulator.url, hub_url=proxy.hub_url)
     await item.hub.start()
     await until(lambda: item.hub.stats.errors >= 2, what="2 failed attempts")
     assert (item.hub.stats.last_error or "").startswith("Hub handshake not answered: WebSocket")
@@ -438,7 +438,7 @@ async def test_handshake_reply_that_is_no_json_is_a_failed_attempt(
     """A handshake reply that is not JSON: a server error naming it; the attempt is retried."""
     reply = ws_frames.frame(0x1, b"<html>\x1e", fin=True)
     proxy = await proxies(simulator.port, after_upgrade=reply)
-    item = await harness(simulator.url, hub_url=f"{proxy.url}/signalr/v1/mainHub")
+    item = await harness(simulator.url, hub_url=proxy.hub_url)
     await item.hub.start()
     await until(lambda: item.hub.stats.errors >= 2, what="2 failed attempts")
     assert item.hub.stats.last_error == "Hub handshake reply unusable: '<html>'"
@@ -454,7 +454,7 @@ async def test_records_after_the_handshake_reply_in_its_message_are_delivered(
     text = "{}\x1e" + on_event + "\x1e" + on_event[:10]
     binary = ws_frames.frame(0x2, text.encode(), fin=True)
     proxy = await proxies(simulator.port, after_upgrade=binary)
-    item = await harness(simulator.url, hub_url=f"{proxy.url}/signalr/v1/mainHub")
+    item = await harness(simulator.url, hub_url=proxy.hub_url)
     await item.start()
     assert proxy.inject(ws_frames.frame(0x2, (on_event[10:] + "\x1e").encode(), fin=True)) == 1
     await until(lambda: len(item.notifications) == 2)
@@ -663,7 +663,7 @@ async def test_a_broken_websocket_frame_replaces_the_connection(
     """A frame no WebSocket may carry (reserved opcode 3) is an error: a new connection."""
     caplog.set_level(logging.DEBUG, logger=HUB_LOGGER)
     proxy = await proxies(simulator.port)
-    item = await harness(simulator.url, hub_url=f"{proxy.url}/signalr/v1/mainHub")
+    item = await harness(simulator.url, hub_url=proxy.hub_url)
     await item.hub.subscribe(ALL_TICKETS)
     await item.start()
     assert proxy.inject(ws_frames.frame(0x3, b"", fin=True)) == 1
@@ -824,7 +824,7 @@ async def test_tls_certificate_checks_follow_the_session(
     """
     context = await asyncio.to_thread(self_signed_server_context, tmp_path)
     proxy = await proxies(simulator.port, ssl_context=context)
-    hub_url = f"{proxy.url}/signalr/v1/mainHub"
+    hub_url = proxy.hub_url
     till = Till(session, simulator.url)
 
     strict = await harness(simulator.url, hub_url=hub_url)
