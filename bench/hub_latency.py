@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from dataclasses import dataclass
 import json
 import os
@@ -97,11 +98,22 @@ async def start_simulator(port: int, log: Path) -> tuple[asyncio.subprocess.Proc
         stderr=log.open("ab"),
     )
     stdout = _pipe(proc.stdout)
-    async with asyncio.timeout(START_TIMEOUT):
-        while line := await stdout.readline():
-            if match := URL_LINE.search(line.decode()):
-                return proc, match.group(1)
-    raise SystemExit("the simulator did not start")
+    url: str | None = None
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            while line := await stdout.readline():
+                if match := URL_LINE.search(line.decode()):
+                    url = match.group(1)
+                    break
+    finally:
+        if url is None:
+            # Not started in time (or interrupted): nothing else would stop it.
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+    if url is None:
+        raise SystemExit("the simulator did not start")
+    return proc, url
 
 
 async def start_receivers(
@@ -235,6 +247,10 @@ async def _till_login(session: aiohttp.ClientSession, url: str) -> str:
 
 async def run(args: argparse.Namespace) -> int:
     """Run the benchmark."""
+    # SIGTERM ends the run as Ctrl-C does, through the finally below that stops every child.
+    task = asyncio.current_task()
+    if task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     print(describe_machine())
     names = [name for name in ("node", "hub", "ha") if name in args.receivers]
     if "node" in names and shutil.which("node") is None:
@@ -295,7 +311,9 @@ async def _stop(receivers: list[Process], simulator: asyncio.subprocess.Process)
     """Ask every receiver to quit (kill it if it does not), then stop the simulator."""
     for receiver in receivers:
         if receiver.proc.returncode is None:
-            await receiver.send({"cmd": "quit"})
+            # One that died meanwhile has no stdin left; it is waited for below all the same.
+            with contextlib.suppress(ConnectionError):
+                await receiver.send({"cmd": "quit"})
     for receiver in receivers:
         try:
             async with asyncio.timeout(30):
@@ -337,7 +355,10 @@ def main() -> None:
         help="seconds the server stays down before each restart (empty: no restart)",
     )
     args = parser.parse_args()
-    sys.exit(asyncio.run(run(args)))
+    try:
+        sys.exit(asyncio.run(run(args)))
+    except asyncio.CancelledError:
+        sys.exit("stopped (SIGTERM); every process it started is stopped too")
 
 
 if __name__ == "__main__":
