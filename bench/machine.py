@@ -1,4 +1,4 @@
-"""What the benchmarks print about the machine and the process, so figures can be compared."""
+"""What the benchmarks print about the machine and the process, and how they time a call."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ from importlib import metadata
 import os
 from pathlib import Path
 import platform
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def describe_machine() -> str:
@@ -21,9 +26,8 @@ def describe_machine() -> str:
         signalrcore = metadata.version("signalrcore")
     except metadata.PackageNotFoundError:
         signalrcore = "not installed"
-    loadavg = Path("/proc/loadavg")
     # Other work on a shared machine skews the figures: the load average says how busy it was.
-    load = " ".join(loadavg.read_text().split()[:3]) if loadavg.is_file() else "unknown"
+    load = load_average()
     return (
         f"machine: nproc={os.cpu_count()}, CPU {model}, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, signalrcore {signalrcore}, load average {load}"
@@ -53,3 +57,15 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
         return 0.0
     rank = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
     return sorted_values[rank]
+
+
+def best_rate(work: Callable[[], object], count: int, repeat: int) -> float:
+    """Return the best calls-per-second of `repeat` timed runs of `count` calls."""
+    best = 0.0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for _ in range(count):
+            work()
+        elapsed = time.perf_counter() - started
+        best = max(best, count / elapsed if elapsed > 0 else 0.0)
+    return best

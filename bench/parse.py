@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bench.machine import describe_machine
+from bench.machine import best_rate, describe_machine
 from custom_components.portos.api import (
     EVENT_LICENSE_ACTIVATED,
     EVENT_RESOURCES_CHANGED,
@@ -25,9 +24,6 @@ from custom_components.portos.api import (
 )
 from simulator.license import LicenseState
 from simulator.store import Actor, TicketStore, isoformat, utcnow
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 SYSTEM = {"u": "SYSTEM", "d": "SYSTEM", "f": None}
 
@@ -76,18 +72,6 @@ def sample_notifications() -> dict[str, dict[str, Any]]:
         "ticket closed": changed(2, closed),
         "license activated": _envelope(EVENT_LICENSE_ACTIVATED, shop_license),
     }
-
-
-def best_rate(work: Callable[[], object], count: int, repeat: int) -> float:
-    """Return the best calls-per-second of `repeat` timed runs of `count` calls."""
-    best = 0.0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        for _ in range(count):
-            work()
-        elapsed = time.perf_counter() - started
-        best = max(best, count / elapsed if elapsed > 0 else 0.0)
-    return best
 
 
 def main() -> None:

@@ -13,19 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bench.machine import describe_machine
+from bench.machine import best_rate, describe_machine
 from custom_components.portos.api import Notification, ticket_money
 from custom_components.portos.api.hub_protocol import decode_record
 from simulator.config import SimulatorConfig
 from simulator.money import LOAD_ITEM
 from simulator.state import SimulatorState
 from simulator.store import Actor
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 
 def load_ticket_record() -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -53,17 +49,6 @@ def load_ticket_record() -> tuple[str, dict[str, Any], dict[str, Any]]:
     return record, notification, closed
 
 
-def best_microseconds(work: Callable[[], object], count: int, repeat: int) -> float:
-    """Return the best time of `repeat` runs of `count` calls, in microseconds per call."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(count):
-            work()
-        best = min(best, time.perf_counter() - start)
-    return best / count * 1e6
-
-
 def main() -> int:
     """Print the per-notification figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -78,7 +63,7 @@ def main() -> int:
         ("Notification.from_dict (with the ticket)", lambda: Notification.from_dict(notification)),
         ("ticket_money (items, payments, totals)", lambda: ticket_money(closed, closed=True)),
     ):
-        print(f"  {name:48s} {best_microseconds(work, args.count, args.repeat):7.1f} us")
+        print(f"  {name:48s} {1e6 / best_rate(work, args.count, args.repeat):7.1f} us")
     return 0
 
 
