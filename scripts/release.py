@@ -20,7 +20,6 @@ import sys
 import zipfile
 
 ROOT = Path(__file__).resolve().parents[1]
-INTEGRATION = ROOT / "custom_components" / "portos"
 # Never shipped: caches and editor droppings that may sit in a working tree.
 EXCLUDED_PARTS = frozenset({"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
 EXCLUDED_SUFFIXES = frozenset({".pyc", ".pyo", ".orig", ".rej", ".swp"})
@@ -32,9 +31,14 @@ class ReleaseError(Exception):
     """The tree is not ready for the requested release."""
 
 
+def integration_dir(root: Path) -> Path:
+    """Return the integration's folder in a tree: what a release ships."""
+    return root / "custom_components" / "portos"
+
+
 def manifest_version(root: Path = ROOT) -> str:
     """Return the integration's version from manifest.json."""
-    path = root / "custom_components" / "portos" / "manifest.json"
+    path = integration_dir(root) / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
     return str(manifest["version"])
 
@@ -68,7 +72,7 @@ def release_notes(version: str, root: Path = ROOT) -> str:
 
 def shipped_files(root: Path = ROOT) -> list[Path]:
     """Return the integration's files that go into the release, sorted."""
-    integration = root / "custom_components" / "portos"
+    integration = integration_dir(root)
     return sorted(
         path
         for path in integration.rglob("*")
@@ -80,7 +84,7 @@ def shipped_files(root: Path = ROOT) -> list[Path]:
 
 def build_zip(destination: Path, root: Path = ROOT) -> list[str]:
     """Write the release zip (integration files at its root); return the names it holds."""
-    integration = root / "custom_components" / "portos"
+    integration = integration_dir(root)
     destination.parent.mkdir(parents=True, exist_ok=True)
     names = []
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
