@@ -12,7 +12,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from .exceptions import PortosParseError
-from .money import TicketMoney, ticket_money
+from .money import TicketMoney, list_field, ticket_money
 
 EVENT_RESOURCES_CHANGED = "portos.resources.changed"
 EVENT_LICENSE_ACTIVATED = "portos.licence.activated"
@@ -116,15 +116,6 @@ def _opt_datetime(data: Mapping[str, Any], key: str, what: str) -> datetime | No
     return parse_datetime(value, f"{what}.{key}")
 
 
-def _list(data: Mapping[str, Any], key: str, what: str) -> list[Any]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise PortosParseError(f"{what}.{key}: expected a list, got {type(value).__name__}")
-    return value
-
-
 # --- auth ----------------------------------------------------------------------------------------
 
 
@@ -193,7 +184,8 @@ class License:
                 expiration_time=_opt_datetime(item, "expirationTime", "license.features[]"),
             )
             for item in (
-                _mapping(raw, "license.features[]") for raw in _list(obj, "features", "license")
+                _mapping(raw, "license.features[]")
+                for raw in list_field(obj, "features", "license")
             )
         )
         return cls(
@@ -392,7 +384,7 @@ class ResourceChangedPayload:
             raise PortosParseError("payload.i.i: expected a string or an integer")
         resource = _str(obj, "n", "payload")
         user = obj.get("u")
-        resources = tuple(_mapping(item, "payload.r[]") for item in _list(obj, "r", "payload"))
+        resources = tuple(_mapping(item, "payload.r[]") for item in list_field(obj, "r", "payload"))
         return cls(
             user=None if user is None else UserIdentity.from_dict(user, "payload.u"),
             resource=resource,

@@ -114,8 +114,8 @@ def _object(value: object, what: str) -> Mapping[str, Any]:
     return value
 
 
-def _list(data: Mapping[str, Any], key: str, what: str) -> list[Any]:
-    """Return a list field; missing or null is empty."""
+def list_field(data: Mapping[str, Any], key: str, what: str) -> list[Any]:
+    """Return a list field; missing or null is empty (models.py reads its lists with it too)."""
     value = data.get(key)
     if value is None:
         return []
@@ -309,13 +309,13 @@ class TicketSale:
         return cls(
             items=tuple(
                 TicketItem.from_dict(raw, f"ticket.items[{index}]")
-                for index, raw in enumerate(_list(obj, "items", "ticket"))
+                for index, raw in enumerate(list_field(obj, "items", "ticket"))
             ),
             discount_rate=_discount_rate(obj, "ticket"),
             rounding_amount=_optional_amount(obj, "roundingAmount", "ticket"),
             payments=tuple(
                 Payment.from_dict(raw, f"ticket.payments[{index}]")
-                for index, raw in enumerate(_list(obj, "payments", "ticket"))
+                for index, raw in enumerate(list_field(obj, "payments", "ticket"))
             ),
             currency=_text(obj.get("currencyLabel")),
         )
